@@ -1,0 +1,1 @@
+"""The Right-to-Challenge registry."""

@@ -1,0 +1,43 @@
+"""Request bodies, generated from the procedure table so that the API, its
+OpenAPI document and the engine can never disagree about an action's fields."""
+
+# No `from __future__ import annotations`: Litestar reads these types at runtime.
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+
+from registry import workflow
+from registry.inputs import Filing, Version, text
+from registry.workflow.fields import Day, Grounds, Int, Text
+
+__all__ = ["ACTION_BODIES", "Filing", "SNAPSHOT_ACTIONS"]
+
+GroundCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,39}$", examples=["UK-2", "NL-COST"])]
+
+
+def _type_of(kind: Any) -> Any:
+    if isinstance(kind, Text):
+        return text(kind.max_length)
+    if isinstance(kind, Int):  # also Id
+        return Annotated[int, msgspec.Meta(ge=kind.minimum, le=kind.maximum)]
+    if isinstance(kind, Day):
+        return date
+    if isinstance(kind, Grounds):
+        return Annotated[list[GroundCode], msgspec.Meta(min_length=1, max_length=30)]
+    raise TypeError(f"no API type for field kind {kind!r}")
+
+
+# Submitting records the challenge's own particulars; the client sends only the version.
+SNAPSHOT_ACTIONS = frozenset({"submit"})
+
+
+def _body(action: workflow.Action) -> type[msgspec.Struct]:
+    fields: list[tuple[str, Any]] = [("expected_version", Version)]
+    if action.name not in SNAPSHOT_ACTIONS:
+        fields += [(name, _type_of(kind)) for name, kind in action.fields.items()]
+    camel = "".join(part.capitalize() for part in action.name.split("_"))
+    return msgspec.defstruct(f"{camel}Body", fields, forbid_unknown_fields=True, kw_only=True)
+
+
+ACTION_BODIES: dict[str, type[msgspec.Struct]] = {name: _body(a) for name, a in workflow.ACTIONS.items()}

@@ -1,0 +1,87 @@
+"""create_app(settings) wires the API and the public pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from registry import db as dbmod
+from registry.api.problems import EXCEPTION_HANDLERS
+from registry.api.routes import ROUTES, provide_actor, provide_db
+from registry.challenges import utcnow
+from registry.settings import Settings
+from registry.store.tokens import Actor
+from registry.web import pages
+
+log = logging.getLogger("registry")
+
+
+def create_app(
+    settings: Settings | None = None,
+    db: dbmod.Db | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Litestar:
+    """The whole registry as an ASGI app. Give ``db`` to share a pool (tests);
+    otherwise the app opens its own on start-up and closes it on shutdown."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if app.state.get("db") is not None:
+            yield
+            return
+        url = dbmod.resolve_url(settings)
+        if settings.migrate_on_start:
+            await dbmod.migrate_url(url)
+        pool = await dbmod.create_pool(url, settings)
+        app.state.db = dbmod.Db(pool, settings.db_timeout)
+        try:
+            yield
+        finally:
+            await app.state.db.close()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=ROUTES,
+        dependencies={"actor": Provide(provide_actor)},
+        signature_namespace={"Actor": Actor},
+    )
+    app = Litestar(
+        route_handlers=[api, *pages.ROUTES],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        cors_config=CORSConfig(
+            allow_origins=["*"],
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Link", "Location", "Retry-After"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Right-to-Challenge Registry",
+            version="1.0.0",
+            path="/api/v1/schema",
+            description="Every challenge, step, deadline, decision and reason, as open data. "
+            "Writes need a bearer token. Errors are RFC 9457 problem+json.",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            render_plugins=[],
+        ),
+        template_config=pages.template_config(),
+        request_max_body_size=1_048_576,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.db = db
+    return app

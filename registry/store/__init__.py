@@ -1,0 +1,1 @@
+"""SQL, one small module per aggregate; explicit column lists, no ORM."""

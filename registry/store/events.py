@@ -1,0 +1,90 @@
+"""The hash-chained event log: appending, and reading the public timeline."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from registry import ledger
+from registry.workflow import Event
+
+# Held from taking an event id until commit, so that global ids become
+# visible in order: a mirror reading "after N" never skips an event.
+LEDGER_LOCK = 0x52_43_45_56  # "RCEV"
+
+
+async def append(
+    conn: asyncpg.Connection,
+    *,
+    municipality: str,
+    challenge_id: int,
+    challenge_ref: str,
+    event: Event,
+    token_id: int | None,
+) -> tuple[int, dict, str]:
+    """Append one event to the municipality's chain. Must run inside the
+    transaction that changes the challenge. Returns (id, body, hash)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK)
+    head = await conn.fetchrow(
+        "SELECT seq, hash FROM ledger_heads WHERE municipality_code = $1 FOR UPDATE", municipality
+    )
+    seq = head["seq"] + 1
+    body = ledger.event_body(event, municipality, seq, challenge_ref, head["hash"])
+    digest = ledger.hash_body(body)
+    event_id = await conn.fetchval(
+        """
+        WITH e AS (
+            INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash)
+            VALUES (nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6)
+            RETURNING id
+        ), h AS (
+            UPDATE ledger_heads SET seq = $2, hash = $6 WHERE municipality_code = $1
+        ), a AS (
+            INSERT INTO event_actors (event_id, token_id) SELECT id, $7 FROM e
+        )
+        SELECT id FROM e
+        """,
+        municipality,
+        seq,
+        challenge_id,
+        ledger.canonical(body).decode(),
+        head["hash"],
+        digest,
+        token_id,
+    )
+    return event_id, body, digest
+
+
+# The public event: its hashed body plus the global id and the hash. Built by
+# PostgreSQL so a timeline is one query and no re-encoding.
+PUBLIC_EVENT_SQL = "body || jsonb_build_object('id', id, 'hash', hash)"
+
+
+async def challenge_events(conn: asyncpg.Connection, challenge_id: int) -> list[str]:
+    rows = await conn.fetch(
+        f"SELECT ({PUBLIC_EVENT_SQL})::text AS doc FROM events WHERE challenge_id = $1 ORDER BY id",
+        challenge_id,
+    )
+    return [r["doc"] for r in rows]
+
+
+async def events_after(
+    conn: asyncpg.Connection, after: int, limit: int, municipality: str | None = None
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT id, ({PUBLIC_EVENT_SQL})::text AS doc FROM events"
+        " WHERE id > $1 AND ($3::text IS NULL OR municipality_code = $3) ORDER BY id LIMIT $2",
+        after,
+        limit,
+        municipality,
+    )
+
+
+async def chain(conn: asyncpg.Connection, municipality: str) -> list[tuple[dict, str]]:
+    """The municipality's whole chain, in order, for verification."""
+    import json
+
+    rows = await conn.fetch(
+        "SELECT body::text AS body, hash FROM events WHERE municipality_code = $1 ORDER BY seq",
+        municipality,
+    )
+    return [(json.loads(r["body"]), r["hash"]) for r in rows]

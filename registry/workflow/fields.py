@@ -1,0 +1,132 @@
+"""Field kinds: how an action's input is checked and normalised.
+
+Each kind turns a raw value (from a form, an API body, or a replayed event)
+into the Python value the workflow uses and the JSON-ready value published in
+the event. Replayed events carry the JSON form, so every kind accepts its own
+output again.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from msgspec import Struct
+
+from .grounds import is_valid_ground
+from .types import DomainError, Settings
+
+MAX_INT = 2**53 - 1  # the largest integer every JSON reader keeps exact
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Missing(Exception):
+    """Raised by a kind when the value is effectively absent (e.g. blank text)."""
+
+
+class Text(Struct, frozen=True):
+    max_length: int = 20_000
+    kind = "text"
+
+    def parse(self, value: Any, settings: Settings, strict: bool) -> tuple[str, str]:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        text = value.strip()
+        if not text:
+            raise Missing
+        if "\x00" in text:
+            raise ValueError("must not contain NUL characters")
+        if any("\ud800" <= c <= "\udfff" for c in text):
+            raise ValueError("must be valid Unicode (no lone surrogates)")
+        if len(text) > self.max_length:
+            raise ValueError(f"must be at most {self.max_length} characters")
+        return text, text
+
+
+class Int(Struct, frozen=True):
+    minimum: int = 0
+    maximum: int = MAX_INT
+    kind = "int"
+
+    def parse(self, value: Any, settings: Settings, strict: bool) -> tuple[int, int]:
+        if type(value) is not int:  # bool is an int subclass; refuse it
+            raise ValueError("must be a whole number")
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"must be between {self.minimum} and {self.maximum}")
+        return value, value
+
+
+class Id(Int, frozen=True):
+    """A reference to another record (service, collective)."""
+
+    minimum: int = 1
+    kind = "id"
+
+
+class Day(Struct, frozen=True):
+    kind = "date"
+
+    def parse(self, value: Any, settings: Settings, strict: bool) -> tuple[date, str]:
+        if isinstance(value, datetime):  # a datetime is a date subclass
+            raise ValueError("must be a date, not a date and time")
+        if isinstance(value, str):
+            if not _ISO_DATE.fullmatch(value):
+                raise ValueError("must be a date as YYYY-MM-DD")
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an existing date") from None
+        if not isinstance(value, date):
+            raise ValueError("must be a date")
+        return value, value.isoformat()
+
+
+class Grounds(Struct, frozen=True):
+    kind = "grounds"
+
+    def parse(
+        self, value: Any, settings: Settings, strict: bool
+    ) -> tuple[tuple[str, ...], list[str]]:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a list of ground codes")
+        if not value:
+            raise Missing
+        for code in value:
+            if not isinstance(code, str) or not code:
+                raise ValueError("each ground must be a code")
+            # Replay does not re-check membership: a municipality may since
+            # have dropped one of its own codes, and history must stay readable.
+            if strict and not is_valid_ground(code, settings):
+                raise ValueError(f"unknown ground {code!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("grounds must not repeat")
+        return tuple(value), list(value)
+
+
+def parse_fields(
+    action: str,
+    spec: dict[str, Any],
+    fields: Any,
+    settings: Settings,
+    strict: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check `fields` against `spec`; return (values, JSON-ready data)."""
+    values: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    for name, kind in spec.items():
+        raw = fields.get(name)
+        try:
+            if raw is None:
+                raise Missing
+            values[name], data[name] = kind.parse(raw, settings, strict)
+        except Missing:
+            raise DomainError("missing-field", f"'{action}' needs '{name}'", name) from None
+        except ValueError as exc:
+            raise DomainError("invalid-field", f"'{name}' {exc}", name) from None
+    for name in fields:
+        if name not in spec:
+            raise DomainError(
+                "unknown-field", f"'{action}' does not take a field {name!r}", str(name)
+            )
+    return values, data
