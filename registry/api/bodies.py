@@ -40,4 +40,11 @@ def _body(action: workflow.Action) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"{camel}Body", fields, forbid_unknown_fields=True, kw_only=True)
 
 
+async def strict(request: Any, type_: type[msgspec.Struct]) -> Any:
+    """Decode the body again, strictly. Litestar's own decoding is lax (it
+    turns "1" into 1); a public API should refuse a wrong type instead of
+    guessing. Raises msgspec.ValidationError, mapped to a problem."""
+    return msgspec.json.decode(await request.body(), type=type_)
+
+
 ACTION_BODIES: dict[str, type[msgspec.Struct]] = {name: _body(a) for name, a in workflow.ACTIONS.items()}

@@ -92,19 +92,52 @@ def _validation_field(exc: ValidationException) -> tuple[str, str | None]:
             message = _AT.sub("", message)
         elif key and key not in ("body", "data"):
             field = str(key)
-        unknown = re.search(r"unknown field `([^`]+)`", message)
-        if unknown:
-            field = unknown.group(1)
+        named = re.search(r"(?:unknown|required) field `([^`]+)`", message)
+        if named:
+            field = named.group(1)
         if message:
             detail = message
     return detail, field
 
 
+def _is_malformed(exc: BaseException) -> bool:
+    """Whether the body was not JSON at all (as opposed to JSON of the wrong shape)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, msgspec.DecodeError) and not isinstance(seen, msgspec.ValidationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def malformed(request: Request, exc: BaseException) -> Response[Problem]:
+    cause = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    return problem(request, 400, "malformed-json", "Malformed JSON", f"The body is not valid JSON: {cause}.")
+
+
 def handle_validation(request: Request, exc: ValidationException) -> Response[Problem]:
+    if _is_malformed(exc):
+        return malformed(request, exc)
     detail, field = _validation_field(exc)
-    if "malformed" in detail.lower() or "truncated" in detail.lower() or "JSON is" in detail:
-        return problem(request, 400, "malformed-json", "Malformed JSON", detail)
     if "unknown field" in detail:
+        return problem(request, 422, "unknown-field", "Unknown field", detail, field)
+    return problem(request, 400, "invalid-request", "Invalid request", detail, field)
+
+
+def validation_problem(request: Request, error: msgspec.ValidationError) -> Response[Problem]:
+    """A msgspec validation error of a request body, as a problem naming the field."""
+    message = str(error)
+    match = _AT.search(message)
+    field = match.group(1) if match else None
+    named = re.search(r"(?:unknown|required) field `([^`]+)`", message)
+    if named:
+        field = named.group(1)
+    detail = _AT.sub("", message)
+    if "unknown field" in message:
         return problem(request, 422, "unknown-field", "Unknown field", detail, field)
     return problem(request, 400, "invalid-request", "Invalid request", detail, field)
 
@@ -144,6 +177,8 @@ _HTTP_TYPES = {
 
 
 def handle_http(request: Request, exc: HTTPException) -> Response[Problem]:
+    if _is_malformed(exc):
+        return malformed(request, exc)
     status = exc.status_code
     type_, title = _HTTP_TYPES.get(status, ("error", "Error"))
     if status >= 500:
@@ -159,6 +194,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: handle_validation,
+    msgspec.ValidationError: validation_problem,
     RegistryError: handle_registry,
     DomainError: handle_domain,
     DatabaseUnavailable: handle_unavailable,

@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from registry import challenges as handling
 from registry import public, workflow
-from registry.api.bodies import ACTION_BODIES, Filing
+from registry.api.bodies import ACTION_BODIES, Filing, strict
 from registry.api.problems import responses
 from registry.api.responses import json_response, link_header, next_url
 from registry.db import Db
@@ -25,8 +26,8 @@ from registry.workflow.fields import MAX_INT
 REF = r"^GM[0-9]{4}-[0-9]{4}-[0-9]{4,6}$"
 CODE = r"^GM[0-9]{4}$"
 
-Ref = Annotated[str, Parameter(pattern=REF, description="A challenge reference such as GM0363-2026-0001")]
-Code = Annotated[str, Parameter(pattern=CODE, description="A CBS municipality code such as GM0363")]
+Ref = Annotated[str, PathParameter(pattern=REF, description="A challenge reference such as GM0363-2026-0001")]
+Code = Annotated[str, PathParameter(pattern=CODE, description="A CBS municipality code such as GM0363")]
 StateName = Literal[tuple(sorted(workflow.STATES))]  # type: ignore[valid-type]
 Category = Literal[catalog.CATEGORIES]  # type: ignore[valid-type]
 
@@ -38,7 +39,7 @@ def provide_db(state: State) -> Db:
     return state.db
 
 
-async def provide_actor(request: Request, db: Db) -> Actor:
+async def provide_actor(request: Request, db: NamedDependency[Db]) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -135,7 +136,7 @@ def _municipality(row, base: str) -> MunicipalityView:
 
 
 @get("/municipalities", operation_id="listMunicipalities", tags=["public"], responses=responses(503))
-async def list_municipalities(request: Request, db: Db) -> Response[list[MunicipalityView]]:
+async def list_municipalities(request: Request, db: NamedDependency[Db]) -> Response[list[MunicipalityView]]:
     """Every municipality with its procedure settings (deadlines, working days, windows)."""
     async with db.connection() as conn:
         rows = await catalog.list_municipalities(conn)
@@ -144,7 +145,7 @@ async def list_municipalities(request: Request, db: Db) -> Response[list[Municip
 
 
 @get("/municipalities/{code:str}", operation_id="getMunicipality", tags=["public"], responses=responses(400, 404, 503))
-async def get_municipality(request: Request, db: Db, code: Code) -> Response[MunicipalityView]:
+async def get_municipality(request: Request, db: NamedDependency[Db], code: Code) -> Response[MunicipalityView]:
     """One municipality."""
     async with db.connection() as conn:
         row = await catalog.get_municipality(conn, code)
@@ -155,7 +156,7 @@ async def get_municipality(request: Request, db: Db, code: Code) -> Response[Mun
 
 @get("/services", operation_id="listServices", tags=["public"], responses=responses(400, 503))
 async def list_services(
-    request: Request, db: Db, municipality: Annotated[str | None, Parameter(pattern=CODE)] = None
+    request: Request, db: NamedDependency[Db], municipality: Annotated[str | None, QueryParameter(pattern=CODE)] = None
 ) -> Response[list[ServiceView]]:
     """The service catalogue, optionally of one municipality; excluded services say why."""
     async with db.connection() as conn:
@@ -174,7 +175,7 @@ async def list_services(
 
 @get("/collectives/{collective_id:int}", operation_id="getCollective", tags=["public"], responses=responses(400, 404, 503))
 async def get_collective(
-    request: Request, db: Db, collective_id: Annotated[int, Parameter(ge=1, le=MAX_INT)]
+    request: Request, db: NamedDependency[Db], collective_id: Annotated[int, PathParameter(ge=1, le=MAX_INT)]
 ) -> Response[CollectiveView]:
     """A collective's public profile (never its members or contacts)."""
     async with db.connection() as conn:
@@ -193,13 +194,13 @@ async def get_collective(
 @get("/challenges", operation_id="listChallenges", tags=["public"], responses=responses(400, 503))
 async def list_challenges(
     request: Request,
-    db: Db,
-    municipality: Annotated[str | None, Parameter(pattern=CODE)] = None,
-    state_name: Annotated[StateName | None, Parameter(query="state")] = None,
-    category: Category | None = None,
-    updated_since: datetime | None = None,
-    cursor: Annotated[int | None, Parameter(ge=1, le=MAX_INT, description="The `next` link carries it")] = None,
-    limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    db: NamedDependency[Db],
+    municipality: Annotated[str | None, QueryParameter(pattern=CODE)] = None,
+    state_name: Annotated[StateName | None, QueryParameter(name="state")] = None,
+    category: FromQuery[Category | None] = None,
+    updated_since: FromQuery[datetime | None] = None,
+    cursor: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT, description="The `next` link carries it")] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> Response[ChallengePage]:
     """Public challenges, newest first, in pages (keyset pagination: follow ``next``)."""
     if updated_since is not None and updated_since.tzinfo is None:
@@ -216,7 +217,7 @@ async def list_challenges(
 
 
 @get("/challenges/{ref:str}", operation_id="getChallenge", tags=["public"], responses=responses(400, 404, 503))
-async def get_challenge(request: Request, db: Db, ref: Ref) -> Response[public.Challenge]:
+async def get_challenge(request: Request, db: NamedDependency[Db], ref: Ref) -> Response[public.Challenge]:
     """One challenge: state, open/closed, deadline and whom it waits on, decision with
     grounds and reasons, agreement terms, support count and version."""
     async with db.connection() as conn:
@@ -233,7 +234,7 @@ def _event_page(docs: list[str], nxt: str | None) -> bytes:
 
 
 @get("/challenges/{ref:str}/events", operation_id="getChallengeEvents", tags=["public"], responses=responses(400, 404, 503))
-async def get_challenge_events(request: Request, db: Db, ref: Ref) -> Response[EventPage]:
+async def get_challenge_events(request: Request, db: NamedDependency[Db], ref: Ref) -> Response[EventPage]:
     """The public timeline of one challenge, with sequence numbers and hashes."""
     async with db.connection() as conn:
         row = await store.public_detail(conn, ref)
@@ -246,10 +247,10 @@ async def get_challenge_events(request: Request, db: Db, ref: Ref) -> Response[E
 @get("/events", operation_id="listEvents", tags=["public"], responses=responses(400, 503))
 async def list_events(
     request: Request,
-    db: Db,
-    after: Annotated[int, Parameter(ge=0, le=MAX_INT, description="The last event id you have")] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    municipality: Annotated[str | None, Parameter(pattern=CODE)] = None,
+    db: NamedDependency[Db],
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_INT, description="The last event id you have")] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    municipality: Annotated[str | None, QueryParameter(pattern=CODE)] = None,
 ) -> Response[EventPage]:
     """Every event of every municipality in one global order: mirror the registry
     by following ``next`` (``after`` = the last id you have)."""
@@ -272,13 +273,14 @@ WRITE_ERRORS = responses(400, 401, 403, 404, 409, 422, 503)
     responses=WRITE_ERRORS,
     security=[{"bearer": []}],
 )
-async def file_challenge(request: Request, db: Db, actor: Actor, data: Filing) -> Response[public.Challenge]:
+async def file_challenge(request: Request, db: NamedDependency[Db], actor: NamedDependency[Actor], data: JSONBody[Filing]) -> Response[public.Challenge]:
     """A collective files a challenge: a draft, or submitted at once with ``submit: true``."""
+    data = await strict(request, Filing)
     ref = await handling.file(db, actor, data, now(request))
     return await _detail_after_write(request, db, actor, ref, status=201)
 
 
-async def _detail_after_write(request: Request, db: Db, actor: Actor, ref: str, status: int = 200) -> Response:
+async def _detail_after_write(request: Request, db: NamedDependency[Db], actor: NamedDependency[Actor], ref: str, status: int = 200) -> Response:
     async with db.connection() as conn:
         row = await store.public_detail(conn, ref, include_draft_of=actor.collective_id)
     view = public.challenge(row, base_url(request), now(request))
@@ -289,7 +291,8 @@ def _action_route(name: str, body: type[msgspec.Struct]) -> Any:
     action = workflow.ACTIONS[name]
     roles = ", ".join(sorted(r for r in action.roles if r != "system"))
 
-    async def handler(request: Request, db: Db, actor: Actor, ref: Ref, data: body) -> Response[public.Challenge]:  # type: ignore[valid-type]
+    async def handler(request: Request, db: NamedDependency[Db], actor: NamedDependency[Actor], ref: Ref, data: JSONBody[body]) -> Response[public.Challenge]:  # type: ignore[valid-type]
+        data = await strict(request, body)
         fields = {k: getattr(data, k) for k in data.__struct_fields__ if k != "expected_version"}
         await handling.act(db, actor, ref, name, data.expected_version, fields, now(request))
         return await _detail_after_write(request, db, actor, ref)
@@ -308,11 +311,23 @@ def _action_route(name: str, body: type[msgspec.Struct]) -> Any:
     )(handler)
 
 
+def _openapi(app: Any) -> bytes:
+    """The document, built once. Request bodies refuse unknown fields; say so."""
+    cached = app.state.get("openapi_json")
+    if cached is None:
+        doc = app.openapi_schema.to_schema()
+        names = {b.__name__ for b in ACTION_BODIES.values()} | {Filing.__name__}
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            if name in names:
+                schema["additionalProperties"] = False
+        cached = app.state.openapi_json = msgspec.json.encode(doc)
+    return cached
+
+
 @get("/openapi.json", operation_id="getOpenAPI", tags=["public"], include_in_schema=False)
 async def openapi_document(request: Request) -> Response:
     """The OpenAPI 3.1 document of this API."""
-    schema = request.app.openapi_schema.to_schema()
-    return json_response(request, schema)
+    return json_response(request, _openapi(request.app))
 
 
 ROUTES = [

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, get
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -78,11 +79,11 @@ async def home() -> Redirect:
 @get("/challenges", include_in_schema=False)
 async def challenge_list(
     request: Request,
-    db: Db,
-    municipality: Annotated[str | None, Parameter(pattern=CODE)] = None,
-    state_name: Annotated[Literal[tuple(sorted(workflow.STATES))] | None, Parameter(query="state")] = None,  # type: ignore[valid-type]
-    category: Literal[catalog.CATEGORIES] | None = None,  # type: ignore[valid-type]
-    cursor: Annotated[int | None, Parameter(ge=1, le=MAX_INT)] = None,
+    db: NamedDependency[Db],
+    municipality: Annotated[str | None, QueryParameter(pattern=CODE)] = None,
+    state_name: Annotated[Literal[tuple(sorted(workflow.STATES))] | None, QueryParameter(name="state")] = None,  # type: ignore[valid-type]
+    category: FromQuery[Literal[catalog.CATEGORIES] | None] = None,  # type: ignore[valid-type]
+    cursor: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT)] = None,
 ) -> Template:
     # An empty <select> submits "", which means "any".
     flt = store.ListFilter(municipality=municipality or None, state=state_name or None, category=category or None)
@@ -107,7 +108,7 @@ async def challenge_list(
 
 
 @get("/challenges/{ref:str}", include_in_schema=False)
-async def challenge_page(request: Request, db: Db, ref: Annotated[str, Parameter(pattern=REF)]) -> Template:
+async def challenge_page(request: Request, db: NamedDependency[Db], ref: Annotated[str, PathParameter(pattern=REF)]) -> Template:
     async with db.connection() as conn:
         row = await store.public_detail(conn, ref)
         if row is None:
