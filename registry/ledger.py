@@ -79,7 +79,7 @@ def parse_time(text: str) -> datetime:
 
 
 def event_body(
-    event: Event, municipality: str, seq: int, challenge_ref: str, prev_hash: str
+    event: Event, municipality: str, seq: int, challenge_ref: str | None, prev_hash: str
 ) -> dict[str, Any]:
     return {
         "municipality": municipality,

@@ -16,13 +16,18 @@ async def append(
     conn: asyncpg.Connection,
     *,
     municipality: str,
-    challenge_id: int,
-    challenge_ref: str,
+    challenge_id: int | None,
+    challenge_ref: str | None,
     event: Event,
     token_id: int | None,
+    subject: str | None = None,
+    actor_label: str = "",
 ) -> tuple[int, dict, str]:
     """Append one event to the municipality's chain. Must run inside the
-    transaction that changes the challenge. Returns (id, body, hash)."""
+    transaction that makes the change it records. Returns (id, body, hash).
+
+    An event about something other than a challenge (an initiative, the
+    municipality's settings) has no challenge and names its ``subject``."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK)
     head = await conn.fetchrow(
         "SELECT seq, hash FROM ledger_heads WHERE municipality_code = $1 FOR UPDATE", municipality
@@ -33,13 +38,13 @@ async def append(
     event_id = await conn.fetchval(
         """
         WITH e AS (
-            INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash)
-            VALUES (nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6)
+            INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, subject)
+            VALUES (nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6, $8)
             RETURNING id
         ), h AS (
             UPDATE ledger_heads SET seq = $2, hash = $6 WHERE municipality_code = $1
         ), a AS (
-            INSERT INTO event_actors (event_id, token_id) SELECT id, $7 FROM e
+            INSERT INTO event_actors (event_id, token_id, actor_label) SELECT id, $7, $9 FROM e
         )
         SELECT id FROM e
         """,
@@ -50,6 +55,8 @@ async def append(
         head["hash"],
         digest,
         token_id,
+        subject,
+        actor_label,
     )
     return event_id, body, digest
 

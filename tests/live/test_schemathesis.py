@@ -12,6 +12,7 @@ type, response headers, response body).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -80,6 +81,8 @@ class World:
     foreign: Place
     refs: list[str] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)
+    seen: Counter = field(default_factory=Counter)
+    """(operationId, status code) -> how often: proof that the fuzzing got somewhere."""
 
     def token(self, who: str) -> str | None:
         if who == "none":
@@ -229,4 +232,16 @@ def exercise(case, data, world: World) -> None:
             if version is not None:
                 body["expected_version"] = version
 
-    case.call_and_validate(base_url=world.base, headers=headers, checks=CHECKS, timeout=30)
+    response = case.call_and_validate(base_url=world.base, headers=headers, checks=CHECKS, timeout=30)
+    world.seen[operation_id, response.status_code] += 1
+
+
+def test_fuzzing_reached_past_auth_and_into_the_procedure(world: World) -> None:
+    """Runs after the fuzzing above (same module): writes really got through."""
+    print("\n".join(f"{op} {status}: {n}" for (op, status), n in sorted(world.seen.items())))
+    actions = {status: n for (op, status), n in world.seen.items() if op.startswith("act_")}
+    assert actions.get(200, 0) > 0, world.seen  # an action was taken
+    assert actions.get(409, 0) > 0, world.seen  # stale version or illegal transition
+    assert actions.get(403, 0) > 0 and actions.get(401, 0) > 0, world.seen
+    assert world.seen["fileChallenge", 201] > 0, world.seen
+    assert world.seen["getChallenge", 200] > 0, world.seen
