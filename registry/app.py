@@ -14,6 +14,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+import asyncio
+
+from registry import areas
 from registry import db as dbmod
 from registry.api.problems import EXCEPTION_HANDLERS
 from registry.api.routes import ROUTES, provide_actor, provide_db
@@ -29,6 +32,7 @@ def create_app(
     settings: Settings | None = None,
     db: dbmod.Db | None = None,
     clock: Callable[[], datetime] = utcnow,
+    run_background: bool = True,
 ) -> Litestar:
     """The whole registry as an ASGI app. Give ``db`` to share a pool (tests);
     otherwise the app opens its own on start-up and closes it on shutdown."""
@@ -36,27 +40,31 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if app.state.get("db") is not None:
-            yield
-            return
-        url = dbmod.resolve_url(settings)
-        if settings.migrate_on_start:
-            await dbmod.migrate_url(url)
-        pool = await dbmod.create_pool(url, settings)
-        app.state.db = dbmod.Db(pool, settings.db_timeout)
+        own_pool = app.state.get("db") is None
+        if own_pool:
+            url = dbmod.resolve_url(settings)
+            if settings.migrate_on_start:
+                await dbmod.migrate_url(url)
+            pool = await dbmod.create_pool(url, settings)
+            app.state.db = dbmod.Db(pool, settings.db_timeout)
+        tasks = [asyncio.create_task(task(app)) for task in areas.background_tasks()] if run_background else []
         try:
             yield
         finally:
-            await app.state.db.close()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if own_pool:
+                await app.state.db.close()
 
     api = Router(
         path="/api/v1",
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *areas.api_routes()],
         dependencies={"actor": Provide(provide_actor)},
         signature_namespace={"Actor": Actor},
     )
     app = Litestar(
-        route_handlers=[api, *pages.ROUTES],
+        route_handlers=[api, *pages.ROUTES, *areas.page_routes()],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -134,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True)
     ds = dsub.add_parser("stop", help="stop the embedded server")
     ds.set_defaults(fn=cmd_db_stop)
+    from registry import areas
+
+    areas.register_cli(sub)
     return p
 
 
