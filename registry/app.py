@@ -10,6 +10,7 @@ from typing import AsyncIterator
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -24,6 +25,7 @@ from registry.challenges import utcnow
 from registry.settings import Settings
 from registry.store.tokens import Actor
 from registry.web import pages
+from registry.web.auth import LoginRequired, handle_login_required
 
 log = logging.getLogger("registry")
 
@@ -66,7 +68,17 @@ def create_app(
     app = Litestar(
         route_handlers=[api, *pages.ROUTES, *areas.page_routes()],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, LoginRequired: handle_login_required},
+        # Every form posts a CSRF token; the API is exempt because it takes
+        # bearer tokens, never cookies.
+        csrf_config=CSRFConfig(
+            secret=settings.resolved_secret_key(),
+            cookie_name="rtc_csrf",
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            cookie_secure=settings.secure_cookies,
+            exclude=["/api/"],
+        ),
         lifespan=[lifespan],
         cors_config=CORSConfig(
             allow_origins=["*"],

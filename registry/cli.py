@@ -69,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian.constants import Interfaces
 
     settings = Settings()
+    settings.resolved_secret_key()  # created once here, before the workers read it
     url = dbmod.resolve_url(settings)  # starts the embedded server once, for every worker
     asyncio.run(dbmod.migrate_url(url))
     if args.demo:

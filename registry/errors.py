@@ -9,6 +9,8 @@ class RegistryError(Exception):
     type = "bad-request"
     title = "Bad request"
 
+    headers: dict[str, str] | None = None
+
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail

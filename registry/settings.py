@@ -37,6 +37,35 @@ class Settings:
     migrate_on_start: bool = field(default_factory=lambda: _env("MIGRATE_ON_START", "1") == "1")
     """Apply pending migrations when the server starts (under an advisory lock)."""
 
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
+    """Signs CSRF tokens. Empty: a random key kept in DATA_DIR/secret_key (shared by the workers)."""
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure when the registry is served over HTTPS."""
+        return self.base_url.startswith("https://")
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # fails if another process won: then both use its key
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+

@@ -143,7 +143,7 @@ def validation_problem(request: Request, error: msgspec.ValidationError) -> Resp
 
 
 def handle_registry(request: Request, exc: RegistryError) -> Response[Problem]:
-    return problem(request, exc.status, exc.type, exc.title, exc.detail, exc.field)
+    return problem(request, exc.status, exc.type, exc.title, exc.detail, exc.field, headers=exc.headers)
 
 
 def handle_domain(request: Request, exc: DomainError) -> Response[Problem]:
@@ -214,6 +214,7 @@ _DESCRIPTIONS = {
     403: "The token's role or municipality may not do this",
     404: "No such resource",
     409: "Stale version, or the procedure does not allow this action now",
+    429: "Too many attempts; retry after the Retry-After seconds",
     422: "A field is missing, unknown or invalid",
     503: "The database is unreachable; retry after the Retry-After seconds",
 }
