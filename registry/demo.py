@@ -103,6 +103,10 @@ async def seed(url: str) -> str:
             lines = await _seed(conn, Db(pool))
         finally:
             await pool.close()
+        from registry import areas
+
+        for seed_area in areas.demo_seeders():
+            lines += await seed_area(conn)
         return "seeded the demo data.\n" + "\n".join(lines)
     finally:
         await conn.close()

@@ -4,6 +4,9 @@ An area may contribute:
 - ``API_ROUTES``: handlers mounted under /api/v1 (see registry.api.<area>),
 - ``PAGE_ROUTES``: page handlers (see registry.web.<area>_pages),
 - ``register_cli(subparsers)``: subcommands of the ``registry`` command,
+- ``async def seed(conn) -> list[str]`` in ``registry.<area>_demo``: the area's
+  part of ``registry seed --demo`` (runs after the foundation's demo data;
+  returns lines to print, e.g. demo log-ins),
 - ``BACKGROUND``: coroutine functions ``async def task(app) -> None`` run for the
   app's lifetime (each must survive database outages and be safe to run in
   several worker processes at once).
@@ -26,6 +29,7 @@ def modules(kind: str) -> list[ModuleType]:
             "web": f"registry.web.{area}_pages",
             "cli": f"registry.{area}_cli",
             "tasks": f"registry.{area}_tasks",
+            "demo": f"registry.{area}_demo",
         }[kind]
         try:
             found.append(importlib.import_module(name))
@@ -45,6 +49,10 @@ def page_routes() -> list:
 
 def background_tasks() -> list:
     return [t for m in modules("tasks") for t in getattr(m, "BACKGROUND", [])]
+
+
+def demo_seeders() -> list:
+    return [m.seed for m in modules("demo")]
 
 
 def register_cli(subparsers) -> None:

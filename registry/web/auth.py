@@ -22,16 +22,18 @@ class LoginRequired(Exception):
     """Raised by a page that needs a logged-in user."""
 
 
-async def current_user(request: Request) -> SessionUser | None:
-    """The logged-in user of this request, looked up once per request."""
-    if "user" in request.scope.setdefault("state", {}):
-        return request.scope["state"]["user"]
-    token = request.cookies.get(SESSION_COOKIE, "")
+async def current_user(request: Request, cookie: str = SESSION_COOKIE) -> SessionUser | None:
+    """The logged-in user of this request, looked up once per request. The back
+    office keeps its own session under another cookie (``cookie``)."""
+    cache = request.scope.setdefault("state", {}).setdefault("users", {})
+    if cookie in cache:
+        return cache[cookie]
+    token = request.cookies.get(cookie, "")
     user = None
     if token:
         async with request.app.state.db.connection() as conn:
             user = await session_user(conn, token, request.app.state.clock())
-    request.scope["state"]["user"] = user
+    cache[cookie] = user
     return user
 
 
@@ -42,11 +44,13 @@ async def require_user(request: Request) -> SessionUser:
     return user
 
 
-def session_cookie(request: Request, token: str, idle: timedelta = RESIDENT_IDLE) -> Cookie:
+def session_cookie(
+    request: Request, token: str, idle: timedelta = RESIDENT_IDLE, name: str = SESSION_COOKIE, path: str = "/"
+) -> Cookie:
     return Cookie(
-        key=SESSION_COOKIE,
+        key=name,
         value=token,
-        path="/",
+        path=path,
         httponly=True,
         samesite="lax",
         secure=request.app.state.settings.secure_cookies,
@@ -54,8 +58,8 @@ def session_cookie(request: Request, token: str, idle: timedelta = RESIDENT_IDLE
     )
 
 
-def clear_session_cookie(request: Request) -> Cookie:
-    return Cookie(key=SESSION_COOKIE, value="", path="/", httponly=True, samesite="lax",
+def clear_session_cookie(request: Request, name: str = SESSION_COOKIE, path: str = "/") -> Cookie:
+    return Cookie(key=name, value="", path=path, httponly=True, samesite="lax",
                   secure=request.app.state.settings.secure_cookies, max_age=0)
 
 
