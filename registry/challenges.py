@@ -13,6 +13,8 @@ from registry import workflow
 from registry.db import Db
 from registry.inputs import Filing
 from registry.errors import Forbidden, Invalid, NotFound, StaleVersion
+from registry.notifications import steps as step_notifications
+from registry.portal import rules as portal_rules
 from registry.store import catalog, challenges, events
 from registry.store.tokens import Actor
 
@@ -48,7 +50,7 @@ def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def file(db: Db, actor: Actor, filing: Filing, now: datetime) -> str:
+async def file(db: Db, actor: Actor, filing: Filing, now: datetime, actor_label: str = "") -> str:
     """A collective files a draft (and submits it at once if asked). Returns the reference."""
     if actor.role != "collective" or actor.collective_id is None:
         raise Forbidden("Only a collective can file a challenge.")
@@ -82,7 +84,7 @@ async def file(db: Db, actor: Actor, filing: Filing, now: datetime) -> str:
         )
         if filing.submit:
             row = await challenges.lock_for_action(conn, ref)
-            await _take(conn, actor, row, "submit", {}, now)
+            await _take(conn, actor, row, "submit", {}, now, actor_label)
     return ref
 
 
@@ -94,10 +96,26 @@ async def act(
     expected_version: int,
     fields: Mapping[str, Any],
     now: datetime,
+    actor_label: str = "",
 ) -> None:
     """Take one workflow action: lock, check the version, let the engine decide,
     update the challenge and append the event — all or nothing."""
-    async with db.transaction() as conn:
+    async with db.connection() as conn:
+        await act_on(conn, actor, ref, action, expected_version, fields, now, actor_label)
+
+
+async def act_on(
+    conn,
+    actor: Actor,
+    ref: str,
+    action: str,
+    expected_version: int,
+    fields: Mapping[str, Any],
+    now: datetime,
+    actor_label: str = "",
+) -> None:
+    """``act`` on a connection the caller holds (and may reuse after commit)."""
+    async with conn.transaction():
         row = await challenges.lock_for_action(conn, ref)
         if row is None or (row["state"] == "draft" and actor.collective_id != row["collective_id"]):
             raise NotFound(f"There is no challenge {ref}.")
@@ -108,21 +126,31 @@ async def act(
                 " someone acted on it in the meantime. Reload it and try again.",
                 "expected_version",
             )
-        await _take(conn, actor, row, action, fields, now)
+        await _take(conn, actor, row, action, fields, now, actor_label)
 
 
-async def _take(conn, actor: Actor, row, action: str, fields: Mapping[str, Any], now: datetime) -> None:
+async def _take(
+    conn, actor: Actor, row, action: str, fields: Mapping[str, Any], now: datetime, actor_label: str = ""
+) -> None:
+    """``actor_label`` privately records who acted when there is no token (a
+    portal member: ``user:<id>``); it goes to event_actors, never public."""
     state = msgspec.json.decode(row["workflow"], type=workflow.ChallengeState)
     settings = _decode_settings(row["settings"])
     if action == "submit":
         fields = {**_snapshot(row), **fields}
     transition = workflow.take(state, action, actor.role, fields, now, settings)
+    if action == "declare_admissible":
+        # A municipality may require a minimum support before assessment (the portal's rules).
+        await portal_rules.check_minimum_support(conn, row["id"], row["municipality_code"])
     await challenges.apply_transition(conn, row["id"], transition)
-    await events.append(
+    event_id, _, _ = await events.append(
         conn,
         municipality=row["municipality_code"],
         challenge_id=row["id"],
         challenge_ref=row["ref"],
         event=transition.event,
         token_id=actor.token_id,
+        actor_label=actor_label,
     )
+    # Mail the collective's members and opted-in supporters, in this transaction (outbox).
+    await step_notifications.after_step(conn, row, transition.event, event_id)

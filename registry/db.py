@@ -66,18 +66,13 @@ class Db:
         await self.pool.close()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb and json come back as str by default; keep them str, callers decode
-    # with msgspec into typed structs.
-    await conn.execute("SET TIME ZONE 'UTC'")
-
-
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
-        init=_init_connection,
+        # A startup parameter, not a SET: the pool's RESET ALL on release keeps it.
+        server_settings={"timezone": "UTC"},
         command_timeout=settings.db_timeout * 4,
         timeout=settings.db_timeout,
         max_inactive_connection_lifetime=60,

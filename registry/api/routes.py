@@ -294,8 +294,12 @@ def _action_route(name: str, body: type[msgspec.Struct]) -> Any:
     async def handler(request: Request, db: NamedDependency[Db], actor: NamedDependency[Actor], ref: Ref, data: JSONBody[body]) -> Response[public.Challenge]:  # type: ignore[valid-type]
         data = await strict(request, body)
         fields = {k: getattr(data, k) for k in data.__struct_fields__ if k != "expected_version"}
-        await handling.act(db, actor, ref, name, data.expected_version, fields, now(request))
-        return await _detail_after_write(request, db, actor, ref)
+        # One connection for the write and the read-back that answers it.
+        async with db.connection() as conn:
+            await handling.act_on(conn, actor, ref, name, data.expected_version, fields, now(request))
+            row = await store.public_detail(conn, ref, include_draft_of=actor.collective_id)
+        view = public.challenge(row, base_url(request), now(request))
+        return json_response(request, view, headers={"Location": view.url})
 
     handler.__name__ = handler.__qualname__ = f"act_{name}"
     return post(

@@ -8,7 +8,8 @@ from registry import ledger
 from registry.workflow import Event
 
 # Held from taking an event id until commit, so that global ids become
-# visible in order: a mirror reading "after N" never skips an event.
+# visible in order: a mirror reading "after N" never skips an event. Callers
+# append as the LAST write of their transaction, so the lock is held briefly.
 LEDGER_LOCK = 0x52_43_45_56  # "RCEV"
 
 
@@ -28,18 +29,23 @@ async def append(
 
     An event about something other than a challenge (an initiative, the
     municipality's settings) has no challenge and names its ``subject``."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", LEDGER_LOCK)
+    # The municipality's head first: writers of one municipality queue here.
     head = await conn.fetchrow(
         "SELECT seq, hash FROM ledger_heads WHERE municipality_code = $1 FOR UPDATE", municipality
     )
     seq = head["seq"] + 1
     body = ledger.event_body(event, municipality, seq, challenge_ref, head["hash"])
     digest = ledger.hash_body(body)
+    # Then, in one statement, the global lock and the global id: the lock is
+    # held only from here to COMMIT, so writers of different municipalities
+    # wait on each other for one round trip, not a whole transaction.
     event_id = await conn.fetchval(
         """
-        WITH e AS (
+        WITH l AS (
+            SELECT pg_advisory_xact_lock($10)
+        ), e AS (
             INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, subject)
-            VALUES (nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6, $8)
+            SELECT nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6, $8 FROM l
             RETURNING id
         ), h AS (
             UPDATE ledger_heads SET seq = $2, hash = $6 WHERE municipality_code = $1
@@ -57,6 +63,7 @@ async def append(
         token_id,
         subject,
         actor_label,
+        LEDGER_LOCK,
     )
     return event_id, body, digest
 
