@@ -30,7 +30,7 @@ class Row(msgspec.Struct, frozen=True):
 _encode = msgspec.json.Encoder().encode
 
 
-@get("/c/{challenge_id:int}", sync_to_thread=False)
+@get("/c/{challenge_id:int}")
 async def one(state: State, challenge_id: int) -> Response:
     async with state.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT id, ref, title FROM challenges WHERE id = $1", challenge_id)

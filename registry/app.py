@@ -24,7 +24,7 @@ from registry.api.routes import ROUTES, provide_actor, provide_db
 from registry.challenges import utcnow
 from registry.settings import Settings
 from registry.store.tokens import Actor
-from registry.web import pages
+from registry.web import i18n, pages, security
 from registry.web.auth import LoginRequired, handle_login_required
 
 log = logging.getLogger("registry")
@@ -98,6 +98,8 @@ def create_app(
             render_plugins=[],
         ),
         template_config=pages.template_config(),
+        # On every response, error pages and static files included.
+        before_send=[security.add_security_headers, i18n.remember_locale],
         request_max_body_size=1_048_576,
         debug=False,
     )

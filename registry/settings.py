@@ -40,6 +40,29 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     """Signs CSRF tokens. Empty: a random key kept in DATA_DIR/secret_key (shared by the workers)."""
 
+    ledger_key_file: Path | None = field(
+        default_factory=lambda: Path(_env("LEDGER_KEY_FILE", "")) if _env("LEDGER_KEY_FILE", "") else None
+    )
+    """The Ed25519 private key (PEM) that signs ledger checkpoints. Empty: ``DATA_DIR/ledger-key.pem``,
+    created on first use."""
+
+    ocid_prefix: str = field(default_factory=lambda: _env("OCID_PREFIX", "ocds-r2c0nl"))
+    """The OCDS ocid prefix (``ocds-`` + 6 characters, registered with the OCDS helpdesk)."""
+
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", ""))
+    """The mail server for outgoing mail. Empty: mails are written as .eml files into DATA_DIR/mail/."""
+
+    smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587")))
+    smtp_user: str = field(default_factory=lambda: _env("SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD", ""))
+    """Log-in at the mail server; empty: no AUTH."""
+
+    smtp_from: str = field(default_factory=lambda: _env("SMTP_FROM", "Uitdaagrecht <noreply@uitdaagrecht.example>"))
+    """The From: of every mail the registry sends."""
+
+    smtp_starttls: bool = field(default_factory=lambda: _env("SMTP_STARTTLS", "1") == "1")
+    """Upgrade the SMTP connection with STARTTLS (1) or not (0, e.g. a relay on localhost)."""
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None

@@ -9,11 +9,19 @@ import msgspec
 
 from registry import workflow
 from registry.inputs import Filing, Version, text
-from registry.workflow.fields import Day, Grounds, Int, Text
+from registry.workflow.fields import Day, Grounds, Int, Scores, Text
 
 __all__ = ["ACTION_BODIES", "Filing", "SNAPSHOT_ACTIONS"]
 
 GroundCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,39}$", examples=["UK-2", "NL-COST"])]
+
+
+class Score(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """One criterion of the assessment, published with the decision."""
+
+    criterion: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["social_value"])]
+    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    motivation: text(5_000)  # type: ignore[valid-type]
 
 
 def _type_of(kind: Any) -> Any:
@@ -25,6 +33,8 @@ def _type_of(kind: Any) -> Any:
         return date
     if isinstance(kind, Grounds):
         return Annotated[list[GroundCode], msgspec.Meta(min_length=1, max_length=30)]
+    if isinstance(kind, Scores):
+        return Annotated[list[Score], msgspec.Meta(max_length=kind.max_items)]
     raise TypeError(f"no API type for field kind {kind!r}")
 
 
@@ -36,6 +46,7 @@ def _body(action: workflow.Action) -> type[msgspec.Struct]:
     fields: list[tuple[str, Any]] = [("expected_version", Version)]
     if action.name not in SNAPSHOT_ACTIONS:
         fields += [(name, _type_of(kind)) for name, kind in action.fields.items()]
+        fields += [(name, _type_of(kind) | None, None) for name, kind in action.optional.items()]
     camel = "".join(part.capitalize() for part in action.name.split("_"))
     return msgspec.defstruct(f"{camel}Body", fields, forbid_unknown_fields=True, kw_only=True)
 

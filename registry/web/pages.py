@@ -1,11 +1,12 @@
-"""The public pages: the list of challenges with filters, and a challenge with
-its plan, state, deadline and full timeline. No JavaScript needed."""
+"""The public pages: the list of challenges with filters, a challenge with
+its plan, state, deadline and full timeline, and the accessibility statement.
+No JavaScript needed; every page in Dutch and English (registry.web.i18n)."""
 
 # No `from __future__ import annotations`: Litestar reads the types at runtime.
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, get
@@ -21,48 +22,32 @@ from registry import public, workflow
 from registry.db import Db
 from registry.store import catalog, events
 from registry.store import challenges as store
+from registry.web import i18n
 from registry.web.markdown import render as markdown
 from registry.workflow.fields import MAX_INT
 from registry.workflow.grounds import GROUNDS
 
 HERE = Path(__file__).parent
 CODE = r"^GM[0-9]{4}$"
+ANY_CODE = r"^(GM[0-9]{4})?$"
 REF = r"^GM[0-9]{4}-[0-9]{4}-[0-9]{4,6}$"
 PAGE_SIZE = 50
-
-
-def euros(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    return "€ {:,.2f}".format(cents / 100)
-
-
-def day(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return value.isoformat()
-
-
-def humanise(name: str | None) -> str:
-    return (name or "").replace("_", " ")
+# Update the date whenever the statement (templates/accessibility.html) changes.
+ACCESSIBILITY_STATEMENT_DATE = date(2026, 11, 22)
+ACCESSIBILITY_CONTACT = "toegankelijkheid@uitdaagrecht.example"
 
 
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    # Every user-facing string goes through gettext; the catalogues for Dutch
-    # and English are installed per request once the portal adds them.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(euros=euros, day=day, markdown=markdown, humanise=humanise)
+    # gettext per request (Dutch or English), `lang`, and the locale-aware
+    # filters (money, date, datetime, day, number, label, ground).
+    i18n.install(env)
+    env.filters.update(markdown=markdown)
     env.globals.update(GROUNDS=GROUNDS, STATES=sorted(workflow.STATES), CATEGORIES=catalog.CATEGORIES)
     return env
 
@@ -80,12 +65,12 @@ async def home() -> Redirect:
 async def challenge_list(
     request: Request,
     db: NamedDependency[Db],
-    municipality: Annotated[str | None, QueryParameter(pattern=CODE)] = None,
-    state_name: Annotated[Literal[tuple(sorted(workflow.STATES))] | None, QueryParameter(name="state")] = None,  # type: ignore[valid-type]
-    category: FromQuery[Literal[catalog.CATEGORIES] | None] = None,  # type: ignore[valid-type]
+    # The filter form's empty options submit "", which means "any".
+    municipality: Annotated[str | None, QueryParameter(pattern=ANY_CODE)] = None,
+    state_name: Annotated[Literal[("", *sorted(workflow.STATES))] | None, QueryParameter(name="state")] = None,  # type: ignore[valid-type]
+    category: FromQuery[Literal[("", *catalog.CATEGORIES)] | None] = None,  # type: ignore[valid-type]
     cursor: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT)] = None,
 ) -> Template:
-    # An empty <select> submits "", which means "any".
     flt = store.ListFilter(municipality=municipality or None, state=state_name or None, category=category or None)
     async with db.connection() as conn:
         rows = await store.public_list(conn, flt, cursor, PAGE_SIZE + 1)
@@ -119,8 +104,24 @@ async def challenge_page(request: Request, db: NamedDependency[Db], ref: Annotat
     return Template("challenge.html", context={"c": challenge, "timeline": timeline})
 
 
+@get("/accessibility", include_in_schema=False)
+async def accessibility() -> Template:
+    """The accessibility statement, after the Dutch government's model."""
+    return Template(
+        "accessibility.html",
+        context={"statement_date": ACCESSIBILITY_STATEMENT_DATE, "contact": ACCESSIBILITY_CONTACT},
+    )
+
+
+@get("/toegankelijkheid", include_in_schema=False)
+async def toegankelijkheid() -> Redirect:
+    return Redirect("/accessibility?lang=nl")
+
+
 ROUTES = [
     home,
+    accessibility,
+    toegankelijkheid,
     challenge_list,
     challenge_page,
     create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),

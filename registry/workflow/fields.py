@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from .grounds import is_valid_ground
 from .types import DomainError, Settings
@@ -104,16 +104,59 @@ class Grounds(Struct, frozen=True):
         return tuple(value), list(value)
 
 
+class Scores(Struct, frozen=True):
+    """An assessment: a list of {criterion, score 1..5, motivation}, published
+    with the decision. Criteria are the municipality's own codes (the back
+    office checks them against its list); the engine checks only the shape."""
+
+    max_items: int = 30
+    max_motivation: int = 5_000
+    kind = "scores"
+
+    def parse(self, value: Any, settings: Settings, strict: bool) -> tuple[tuple, list[dict]]:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a list of scores")
+        if not value:
+            raise Missing
+        if len(value) > self.max_items:
+            raise ValueError(f"must have at most {self.max_items} scores")
+        out: list[dict] = []
+        for item in value:
+            if isinstance(item, Struct):  # the API's typed body
+                item = structs.asdict(item)
+            if not isinstance(item, dict) or set(item) != {"criterion", "score", "motivation"}:
+                raise ValueError("each score must have exactly 'criterion', 'score' and 'motivation'")
+            criterion, score, motivation = item["criterion"], item["score"], item["motivation"]
+            if not isinstance(criterion, str) or not _CRITERION.fullmatch(criterion):
+                raise ValueError("each criterion must be a code like 'social_value'")
+            if type(score) is not int or not 1 <= score <= 5:
+                raise ValueError("each score must be a whole number from 1 to 5")
+            try:
+                text, _ = Text(self.max_motivation).parse(motivation, settings, strict)
+            except Missing:
+                raise ValueError("each score needs a motivation") from None
+            out.append({"criterion": criterion, "score": score, "motivation": text})
+        if len({o["criterion"] for o in out}) != len(out):
+            raise ValueError("criteria must not repeat")
+        return tuple(tuple(o.values()) for o in out), out
+
+
+_CRITERION = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 def parse_fields(
     action: str,
     spec: dict[str, Any],
     fields: Any,
     settings: Settings,
     strict: bool = True,
+    optional: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check `fields` against `spec`; return (values, JSON-ready data)."""
+    """Check `fields` against `spec` (all required) and `optional` (may be
+    absent, None or empty); return (values, JSON-ready data)."""
     values: dict[str, Any] = {}
     data: dict[str, Any] = {}
+    optional = optional or {}
     for name, kind in spec.items():
         raw = fields.get(name)
         try:
@@ -124,8 +167,17 @@ def parse_fields(
             raise DomainError("missing-field", f"'{action}' needs '{name}'", name) from None
         except ValueError as exc:
             raise DomainError("invalid-field", f"'{name}' {exc}", name) from None
+    for name, kind in optional.items():
+        raw = fields.get(name)
+        try:
+            if raw is not None:
+                values[name], data[name] = kind.parse(raw, settings, strict)
+        except Missing:
+            pass  # an optional field left empty is simply absent
+        except ValueError as exc:
+            raise DomainError("invalid-field", f"'{name}' {exc}", name) from None
     for name in fields:
-        if name not in spec:
+        if name not in spec and name not in optional:
             raise DomainError(
                 "unknown-field", f"'{action}' does not take a field {name!r}", str(name)
             )

@@ -15,7 +15,7 @@ from typing import Any
 from msgspec import Struct, structs
 
 from . import clock as clk
-from .fields import Day, Grounds, Id, Int, Text, parse_fields
+from .fields import Day, Grounds, Id, Int, Scores, Text, parse_fields
 from .types import (
     Agreement,
     ChallengeState,
@@ -58,6 +58,8 @@ class Action(Struct, frozen=True):
     effect: Effect | None = None
     guard: Guard | None = None
     check: Guard | None = None  # cross-field validation -> "invalid-field"
+    # Fields that may be left out (e.g. the assessment's scores on a decision).
+    optional: dict[str, Any] = {}
 
     def target(self, state: ChallengeState) -> str:
         return self.to if self.to is not None else state.return_state  # type: ignore[return-value]
@@ -216,6 +218,8 @@ def _renew(st, v, now, s):
 _C, _R, _S = "collective", "reviewer", "system"
 _TEXT = Text()
 _REASONS = {"reasons": _TEXT}
+# A decision on the merits may publish the assessment it rests on.
+_SCORES = {"scores": Scores()}
 
 
 def _a(name, sources, roles, fields, to, **kw) -> Action:
@@ -245,14 +249,15 @@ ACTIONS: dict[str, Action] = {
         _a("provide_information", ["information_requested"], [_C], {"answer": _TEXT},
            None, effect=_provide_information),
         _a("lapse", ["information_requested"], [_R, _S], {}, "lapsed", guard=_is_due),
-        _a("accept", ["under_assessment"], [_R], {}, "accepted", effect=_accept),
+        _a("accept", ["under_assessment"], [_R], {}, "accepted", effect=_accept,
+           optional=_SCORES),
         _a("propose_modification", ["under_assessment"], [_R],
            {"modification": _TEXT, **_REASONS}, "modification_proposed",
-           effect=_propose_modification),
+           effect=_propose_modification, optional=_SCORES),
         _a("consent", ["modification_proposed"], [_C], {}, "accepted", effect=_consent),
         _a("decline", ["modification_proposed"], [_C], _REASONS, "rejected", effect=_decline),
         _a("reject", ["under_assessment"], [_R], {"grounds": Grounds(), **_REASONS},
-           "rejected", effect=_reject),
+           "rejected", effect=_reject, optional=_SCORES),
         _a("conclude_agreement", ["accepted"], [_R], {
             "budget_cents": Int(),
             "starts_on": Day(),
@@ -313,7 +318,9 @@ def _take(state, action, role, fields, now, settings, replaying: bool) -> Transi
     if not _may(spec, role):
         raise DomainError("forbidden-role", f"The role {role!r} may not take '{action}'")
 
-    values, data = parse_fields(action, spec.fields, fields, settings, strict=not replaying)
+    values, data = parse_fields(
+        action, spec.fields, fields, settings, strict=not replaying, optional=spec.optional
+    )
     if spec.check:
         spec.check(state, values, now, settings)
     # Guards concern the moment an action was taken; replay trusts history.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from registry import ledger
+from registry.web import vocabulary
 from tests.conftest import filing
 
 
@@ -75,8 +76,8 @@ async def test_filing_to_renewal_and_end(client, place, clock):
 
     page = await client.get(f"/challenges/{ref}")
     assert page.status_code == 200
-    for action, _, _ in steps:
-        assert action.replace("_", " ") in page.text
+    for action, _, _ in steps:  # the timeline, in Dutch by default
+        assert vocabulary.label("action", action, "nl") in page.text
     assert "Hoeveel vrijwilligers?" in page.text and "Doelen gehaald." in page.text
 
 

@@ -1,0 +1,110 @@
+"""``registry export``, ``registry verify`` and ``registry checkpoint``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+
+def _settings():
+    from registry.settings import Settings
+
+    return Settings()
+
+
+async def _connect(url: str | None):
+    import asyncpg
+
+    from registry import db as dbmod
+
+    conn = await asyncpg.connect(url or dbmod.resolve_url(_settings()))
+    await conn.execute("SET TIME ZONE 'UTC'")
+    return conn
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from registry.challenges import utcnow
+    from registry.opendata import dump
+
+    settings = _settings()
+    root = Path(args.directory) if args.directory else settings.data_dir / "exports"
+
+    async def run() -> Path:
+        conn = await _connect(args.database_url)
+        try:
+            return await dump.write(conn, root, base=settings.base_url.rstrip("/"), prefix=settings.ocid_prefix, now=utcnow())
+        finally:
+            await conn.close()
+
+    path = asyncio.run(run())
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from registry.opendata import verify
+
+    source = args.source
+    if source and (source.startswith("http://") or source.startswith("https://")):
+        report = verify.verify_url(source)
+    elif source:
+        path = Path(source)
+        if not path.is_dir():
+            print(f"error: {source} is neither a dump directory nor an http(s) URL", file=sys.stderr)
+            return 2
+        report = verify.verify_dump(path)
+    else:
+
+        async def run():
+            conn = await _connect(args.database_url)
+            try:
+                return await verify.verify_database(conn)
+            finally:
+                await conn.close()
+
+        report = asyncio.run(run())
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from registry.challenges import utcnow
+    from registry.opendata import checkpoints
+
+    settings = _settings()
+    key = checkpoints.load_or_create_key(checkpoints.key_path(settings))
+
+    async def run():
+        conn = await _connect(args.database_url)
+        try:
+            cid = await checkpoints.make(conn, key, utcnow())
+            return (await checkpoints.list_after(conn, cid - 1, 1))[0]
+        finally:
+            await conn.close()
+
+    cp = asyncio.run(run())
+    heads = cp.payload["heads"]
+    print(f"checkpoint {cp.id} at {cp.created_at}, key {cp.key_id}, {len(heads)} chain(s):")
+    for code, head in heads.items():
+        print(f"  {code} #{head['seq']} {head['hash']}")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    e = subparsers.add_parser("export", help="write a complete, dated dump with a manifest of SHA-256 checksums")
+    e.add_argument("directory", nargs="?", help="where to write it (default: DATA_DIR/exports, which the API lists)")
+    e.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
+    e.set_defaults(fn=cmd_export)
+
+    v = subparsers.add_parser(
+        "verify", help="recompute every hash, chain link and checkpoint signature; exit 1 and name the first bad event"
+    )
+    v.add_argument("source", nargs="?", help="a dump directory or a registry URL (default: the database)")
+    v.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
+    v.set_defaults(fn=cmd_verify)
+
+    c = subparsers.add_parser("checkpoint", help="sign a checkpoint of every municipality's chain head now")
+    c.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
+    c.set_defaults(fn=cmd_checkpoint)

@@ -1,0 +1,43 @@
+"""Rules the portal adds to the procedure, consulted by registry.challenges for
+every actor (API, back office, portal): a municipality's minimum support
+before a challenge may be declared admissible."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from registry.workflow import DomainError
+
+
+async def minimum_support(conn: asyncpg.Connection, municipality: str) -> int:
+    value = await conn.fetchval(
+        "SELECT minimum_support FROM portal_municipality_rules WHERE municipality_code = $1", municipality
+    )
+    return value or 0
+
+
+async def set_minimum_support(conn: asyncpg.Connection, municipality: str, minimum: int) -> None:
+    if not 0 <= minimum <= 1_000_000:
+        raise ValueError("the minimum support must be between 0 and 1,000,000")
+    await conn.execute(
+        "INSERT INTO portal_municipality_rules (municipality_code, minimum_support) VALUES ($1, $2)"
+        " ON CONFLICT (municipality_code) DO UPDATE SET minimum_support = EXCLUDED.minimum_support",
+        municipality,
+        minimum,
+    )
+
+
+async def check_minimum_support(conn: asyncpg.Connection, challenge_id: int, municipality: str) -> None:
+    """Refuse ``declare_admissible`` while the support is below the municipality's minimum."""
+    row = await conn.fetchrow(
+        "SELECT c.support_count, r.minimum_support FROM challenges c"
+        " LEFT JOIN portal_municipality_rules r ON r.municipality_code = c.municipality_code"
+        " WHERE c.id = $1",
+        challenge_id,
+    )
+    if row is not None and row["minimum_support"] and row["support_count"] < row["minimum_support"]:
+        raise DomainError(
+            "insufficient-support",
+            f"This municipality needs at least {row['minimum_support']} supporters before assessment;"
+            f" the challenge has {row['support_count']}.",
+        )
