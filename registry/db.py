@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -31,8 +32,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
     TimeoutError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.ConnectionFailureError,
+    # SQLSTATE class 08 (ConnectionDoesNotExist, ConnectionFailure, ClientCannotConnect,
+    # ConnectionRejection, ...): the connection is gone or cannot be made.
+    asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
@@ -66,11 +68,46 @@ class Db:
         await self.pool.close()
 
 
+# timestamptz on the wire: microseconds since 2000-01-01 UTC; int64 extremes are ±infinity.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_PG_INFINITY, _PG_NEG_INFINITY = 2**63 - 1, -(2**63)
+
+
+def _encode_timestamptz(value: datetime | date) -> tuple[int]:
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc)  # a naive one is local time, as asyncpg has it
+    elif isinstance(value, date):
+        value = datetime(value.year, value.month, value.day).astimezone(timezone.utc)
+    else:
+        raise TypeError(f"expected a datetime.date or datetime.datetime instance, got {type(value).__name__!r}")
+    return ((value - _PG_EPOCH) // timedelta(microseconds=1),)
+
+
+def _decode_timestamptz(value: tuple[int]) -> datetime:
+    (micros,) = value
+    if micros == _PG_INFINITY:
+        return datetime.max.replace(tzinfo=timezone.utc)
+    if micros == _PG_NEG_INFINITY:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return _PG_EPOCH + timedelta(microseconds=micros)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # asyncpg's own timestamptz codec stores 0001-01-01T00:00Z (and 9999-12-31T23:59:59.999999Z)
+    # as -infinity (infinity) and reads those back as NAIVE datetime.min/max, which then
+    # cannot be compared with an aware "now" (a 500 on every list holding such a due date).
+    # This one round-trips every value exactly and always returns aware datetimes.
+    await conn.set_type_codec(
+        "timestamptz", schema="pg_catalog", encoder=_encode_timestamptz, decoder=_decode_timestamptz, format="tuple"
+    )
+
+
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
+        init=_init_connection,
         # A startup parameter, not a SET: the pool's RESET ALL on release keeps it.
         server_settings={"timezone": "UTC"},
         command_timeout=settings.db_timeout * 4,

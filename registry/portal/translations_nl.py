@@ -181,6 +181,7 @@ NL: dict[str, str] = {
     "Mail me about every step of this challenge": "Mail mij bij elke stap van deze uitdaging",
     "I support this challenge": "Ik steun deze uitdaging",
     "Public attachments": "Openbare bijlagen",
+    "Support it, and see its files": "Steun haar, en bekijk de bestanden",
     # actions
     "Answer the questions": "De vragen beantwoorden",
     "Agree to the modification": "Met de wijziging instemmen",

@@ -86,7 +86,7 @@ def start_live_server(database_url: str, **env: str) -> Iterator[str]:
         log.close()
         output = Path(log.name).read_text(errors="replace")
         os.unlink(log.name)
-        if "Traceback" in output:
+        if "Traceback" in output or os.environ.get("LIVE_LOG"):
             # Server-side tracebacks (e.g. a 500's) end up in the test report.
             print(f"--- live server log ({base}) ---\n{output}")
 

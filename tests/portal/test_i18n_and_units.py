@@ -101,7 +101,6 @@ def test_composed_plan_in_the_filers_language():
 
 
 async def test_daily_digest(db, settings):
-    from registry.notifications import steps
     from registry.portal import digest, store
     from registry import accounts
     from tests.conftest import make_place
@@ -132,4 +131,3 @@ async def test_daily_digest(db, settings):
     async with db.connection() as conn:
         mail = await conn.fetchrow("SELECT subject, body_text FROM outbox WHERE to_address = $1", email)
     assert mail["subject"] == "Your daily digest: 1 new steps" and ref in mail["body_text"]
-    assert steps  # imported for the side effect of the hook being wired

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import make_place
 
-from .conftest import address, csrf_of, form_post, last_mail, link_in, sign_up
+from .conftest import csrf_of, form_post, last_mail, link_in, sign_up
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -271,3 +271,24 @@ async def test_strangers_cannot_see_or_act(client, new_client, db, municipality)
     r = await form_post(stranger, "/account", {"expected_version": "1", "reasons": "x"},
                         post_url=f"/my/challenges/{place.code}-2026-0001/actions/withdraw")
     assert r.status_code == 404
+
+
+async def test_upload_size_limits(client, db, municipality):
+    place = municipality
+    await sign_up(client, db)
+    collective_id = await create_collective(client, place)
+    draft_id = await start_draft(client, collective_id, place)
+    review = f"/drafts/{draft_id}/review"
+    big = b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024)
+    r = await upload(client, review, f"/drafts/{draft_id}/attachments", big, "big.pdf")
+    assert r.status_code == 422 and 'id="f-file-error"' in r.text
+    r = await upload(client, review, f"/drafts/{draft_id}/attachments", big[: 10 * 1024 * 1024], "ok.pdf")
+    assert r.status_code == 303
+    r = await upload(client, review, f"/drafts/{draft_id}/attachments", big + b"0" * (2 * 1024 * 1024), "huge.pdf")
+    assert r.status_code == 413
+    async with db.connection() as conn:
+        row = await conn.fetchrow("SELECT size_bytes, sha256, content_type FROM attachments WHERE draft_id = $1", draft_id)
+    import hashlib
+
+    assert row["size_bytes"] == 10 * 1024 * 1024 and row["content_type"] == "application/pdf"
+    assert row["sha256"] == hashlib.sha256(big[: 10 * 1024 * 1024]).hexdigest()

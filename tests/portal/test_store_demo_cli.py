@@ -12,7 +12,7 @@ from registry.errors import StaleVersion
 from registry.portal import store
 from tests.conftest import filing, make_place
 
-from .conftest import PASSWORD, form_post
+from .conftest import form_post
 
 
 async def test_update_draft_only_in_draft_and_at_its_version(client, db):
@@ -76,4 +76,3 @@ async def test_who_acted_is_private(client, db):
         assert row["actor_label"].startswith("user:")
     feed = await client.get("/api/v1/events")
     assert feed.status_code in (200, 404) and "user:" not in feed.text
-    _ = PASSWORD
