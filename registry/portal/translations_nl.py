@@ -11,6 +11,7 @@ NL: dict[str, str] = {
     "File": "Bestand",
     "Kind": "Soort",
     "Size": "Grootte",
+    "%(size)s kB": "%(size)s kB",
     "Visible to": "Zichtbaar voor",
     "SHA-256": "SHA-256",
     "Actions": "Acties",
