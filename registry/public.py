@@ -44,12 +44,19 @@ class Deadline(msgspec.Struct, frozen=True):
     paused_remaining_days: float | None = None
 
 
+class ScoreView(msgspec.Struct, frozen=True):
+    criterion: str
+    score: int
+    motivation: str
+
+
 class DecisionView(msgspec.Struct, frozen=True):
     outcome: str
     grounds: list[str]
     reasons: str | None
     modification: str | None
     decided_at: datetime | None
+    scores: list[ScoreView]
 
 
 class AgreementView(msgspec.Struct, frozen=True):
@@ -163,7 +170,10 @@ def challenge(row, base: str, now: datetime) -> Challenge:
         state=state.state,
         status=status(state.state),
         deadline=deadline(state, now),
-        decision=DecisionView(d.outcome, list(d.grounds), d.reasons, d.modification, d.decided_at)
+        decision=DecisionView(
+            d.outcome, list(d.grounds), d.reasons, d.modification, d.decided_at,
+            [ScoreView(x.criterion, x.score, x.motivation) for x in d.scores],
+        )
         if d
         else None,
         agreement=AgreementView(a.budget_cents, a.starts_on, a.ends_on, a.conditions) if a else None,

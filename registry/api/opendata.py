@@ -316,13 +316,13 @@ async def feed_challenge(request: Request, db: NamedDependency[Db], ref: Annotat
 
 
 @get("/catalog", operation_id="getCatalog", tags=["open data"], responses=responses(503), media_type="application/ld+json")
-async def get_catalog(request: Request, db: NamedDependency[Db]) -> Response[bytes]:
+async def get_catalog(request: Request, db: NamedDependency[Db]) -> Response[dict[str, Any]]:
     """The DCAT-AP-DONL catalogue of the registry's datasets (JSON-LD)."""
     async with db.connection() as conn:
         munis = [(r["code"], r["name"]) for r in await catalog_store.list_municipalities(conn)]
         modified = await conn.fetchval("SELECT max(updated_at) FROM challenges WHERE state <> 'draft'")
-    body = msgspec.json.encode(catalog.catalog(_base(request), munis, modified or _now(request)))
-    return Response(body, media_type="application/ld+json", headers=LICENCE_LINK)
+    doc = catalog.catalog(_base(request), munis, modified or _now(request))
+    return Response(doc, media_type="application/ld+json", headers=LICENCE_LINK)
 
 
 @get("/stats", operation_id="getStats", tags=["open data"], responses=responses(400, 503))

@@ -101,13 +101,15 @@ class ChallengePage(msgspec.Struct, frozen=True):
 
 
 class PublicEvent(msgspec.Struct, frozen=True):
-    """One public event: the hashed body (see docs/ledger.md) plus ``id`` and ``hash``."""
+    """One public event: the hashed body (see docs/ledger.md) plus ``id`` and ``hash``.
+    Events about something other than a challenge (an initiative, settings) have
+    ``challenge`` null and name their subject in ``data``."""
 
     id: int
     hash: str
     municipality: str
     seq: int
-    challenge: str
+    challenge: str | None
     action: str
     from_state: str
     to_state: str

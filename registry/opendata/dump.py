@@ -141,7 +141,7 @@ async def write(conn: asyncpg.Connection, root: Path, *, base: str, prefix: str,
         )
         files["challenges.csv.gz"]["rows"] = n_challenges
         files["events.ndjson.gz"] = await _write_gz(
-            partial / "events.ndjson.gz", exports.events_ndjson(conn, everything), _lines, progress, n_events
+            partial / "events.ndjson.gz", exports.events_ndjson(conn, everything, record=True), _lines, progress, n_events
         )
         header = ocds.package_header(base, f"{base}/api/v1/exports/dumps/{name}/ocds-release-package.json.gz", now)
         files["ocds-release-package.json.gz"] = await _write_gz(

@@ -21,7 +21,7 @@ import msgspec
 from registry import ledger, public
 from registry.opendata import streams
 from registry.store.challenges import JOINS, PUBLIC_COLUMNS
-from registry.store.events import PUBLIC_EVENT_SQL
+from registry.store.events import PUBLIC_EVENT_SQL, RECORD_EVENT_SQL
 
 _encode = msgspec.json.Encoder().encode
 
@@ -59,9 +59,10 @@ def challenges_query(f: Filter) -> tuple[str, list]:
     return sql, args
 
 
-def events_query(f: Filter) -> tuple[str, list]:
+def events_query(f: Filter, record: bool = False) -> tuple[str, list]:
     """Every public event (also those about something other than a challenge),
-    in the global id order of the change feed."""
+    in the global id order of the change feed. ``record``: rebuild each
+    document from the stored body and hash instead of reading the served copy."""
     where, args = ["true"], []
     if f.municipality:
         args.append(f.municipality)
@@ -70,11 +71,12 @@ def events_query(f: Filter) -> tuple[str, list]:
         # occurred_at has one fixed-width format (docs/ledger.md), so text order is time order.
         args.append(ledger.format_time(f.updated_since))
         where.append(f"body->>'occurred_at' >= ${len(args)}")
-    return f"SELECT ({PUBLIC_EVENT_SQL})::text FROM events WHERE {' AND '.join(where)} ORDER BY id", args
+    column = RECORD_EVENT_SQL if record else PUBLIC_EVENT_SQL
+    return f"SELECT ({column})::text FROM events WHERE {' AND '.join(where)} ORDER BY id", args
 
 
-async def events_ndjson(conn: asyncpg.Connection, f: Filter = Filter()) -> AsyncIterator[bytes]:
-    sql, args = events_query(f)
+async def events_ndjson(conn: asyncpg.Connection, f: Filter = Filter(), record: bool = False) -> AsyncIterator[bytes]:
+    sql, args = events_query(f, record)
     async for chunk in streams.copy_lines(conn, sql, *args):
         yield chunk
 

@@ -197,8 +197,19 @@ async def verify_database(conn) -> Report:
         cps = [dict(r) for r in await conn.fetch("SELECT id, key_id, signed, signature FROM ledger_checkpoints ORDER BY id")]
         v = Verifier("database")
         v.checkpoints(cps, keys, "database checkpoints")
-        async for line in streams.lines(exports.events_ndjson(conn)):
+        async for line in streams.lines(exports.events_ndjson(conn, record=True)):
             v.line(line)
+        # The served copy of each event (events.doc) must say what the record says.
+        differs = await conn.fetch(
+            "SELECT id, municipality_code, seq FROM events"
+            " WHERE doc::jsonb <> body || jsonb_build_object('id', id, 'hash', hash) ORDER BY id LIMIT 10"
+        )
+        already = {(f.municipality, f.seq) for f in v.report.bad_events()}
+        for r in differs:
+            if (r["municipality_code"], r["seq"]) in already:
+                continue  # its record is already reported as bad
+            v.report.add(Finding("database", "its served copy differs from the stored record",
+                                 r["municipality_code"], r["seq"], r["id"]))
         return v.finish()
 
 

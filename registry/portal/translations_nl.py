@@ -16,7 +16,7 @@ NL: dict[str, str] = {
     "SHA-256": "SHA-256",
     "Actions": "Acties",
     "everyone": "iedereen",
-    "your collective and the municipality": "uw collectief en de gemeente",
+    "only your collective": "alleen uw collectief",
     "Remove %(name)s": "%(name)s verwijderen",
     "No attachments yet.": "Nog geen bijlagen.",
     "There is a problem": "Er is een probleem",

@@ -43,9 +43,13 @@ async def append(
         """
         WITH l AS (
             SELECT pg_advisory_xact_lock($10)
+        ), n AS (
+            SELECT nextval('event_ids') AS id FROM l
         ), e AS (
-            INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, subject)
-            SELECT nextval('event_ids'), $1, $2, $3, $4::jsonb, $5, $6, $8 FROM l
+            INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, subject, doc)
+            SELECT n.id, $1, $2, $3, $4::jsonb, $5, $6, $8,
+                   ($4::jsonb || jsonb_build_object('id', n.id, 'hash', $6::text))::text
+            FROM n
             RETURNING id
         ), h AS (
             UPDATE ledger_heads SET seq = $2, hash = $6 WHERE municipality_code = $1
@@ -68,9 +72,12 @@ async def append(
     return event_id, body, digest
 
 
-# The public event: its hashed body plus the global id and the hash. Built by
-# PostgreSQL so a timeline is one query and no re-encoding.
-PUBLIC_EVENT_SQL = "body || jsonb_build_object('id', id, 'hash', hash)"
+# The public event: its hashed body plus the global id and the hash, stored
+# as text when the event is written (schema/0009), so reading is a copy.
+PUBLIC_EVENT_SQL = "doc"
+# The same document rebuilt from the record itself (body, id, hash): what
+# verification and dumps read, so that they check what is stored, not a copy.
+RECORD_EVENT_SQL = "body || jsonb_build_object('id', id, 'hash', hash)"
 
 
 async def challenge_events(conn: asyncpg.Connection, challenge_id: int) -> list[str]:

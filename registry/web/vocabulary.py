@@ -102,6 +102,15 @@ STAGES = {
 
 STATUSES = {"open": N_("open"), "closed": N_("closed")}
 
+# The reference's assessment criteria; a municipality's own codes show as written.
+CRITERIA = {
+    "social_value": N_("Added social value"),
+    "support": N_("Support"),
+    "cost": N_("Cost"),
+    "quality": N_("Quality"),
+    "continuity": N_("Continuity"),
+}
+
 # The texts an event may carry (registry.workflow.procedure's fields).
 EVENT_TEXTS = {
     "questions": N_("Questions"),
@@ -139,6 +148,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
     "stage": STAGES,
     "status": STATUSES,
     "event_text": EVENT_TEXTS,
+    "criterion": CRITERIA,
 }
 
 

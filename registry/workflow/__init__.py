@@ -23,6 +23,7 @@ from .types import (
     Decision,
     DomainError,
     Event,
+    Score,
     Settings,
     Transition,
     Window,
@@ -31,7 +32,7 @@ from .types import (
 __all__ = [
     "ACTIONS", "END_STATES", "GROUNDS", "ROLES", "STATES",
     "Action", "Agreement", "ChallengeState", "Clock", "Decision", "DomainError",
-    "Event", "Settings", "Transition", "Window",
+    "Event", "Score", "Settings", "Transition", "Window",
     "add_days", "allowed_actions", "is_open", "is_overdue", "is_valid_ground",
     "remaining_seconds", "replay", "resume", "take",
 ]  # fmt: skip

@@ -22,6 +22,7 @@ from .types import (
     Clock,
     Decision,
     DomainError,
+    Score,
     Event,
     Settings,
     Transition,
@@ -150,10 +151,14 @@ def _provide_information(st, v, now, s):
     }
 
 
+def _scores(v: dict) -> tuple[Score, ...]:
+    return tuple(Score(*item) for item in v.get("scores") or ())
+
+
 def _accept(st, v, now, s):
     return {
         "clock": _running("agreement", "municipality", now, s.agreement_days, s),
-        "decision": Decision("accepted", decided_at=now),
+        "decision": Decision("accepted", decided_at=now, scores=_scores(v)),
     }
 
 
@@ -165,6 +170,7 @@ def _propose_modification(st, v, now, s):
             reasons=v["reasons"],
             modification=v["modification"],
             decided_at=now,
+            scores=_scores(v),
         ),
     }
 
@@ -186,7 +192,7 @@ def _decline(st, v, now, s):
 
 
 def _reject(st, v, now, s):
-    return {"decision": Decision("rejected", v["grounds"], v["reasons"], decided_at=now)}
+    return {"decision": Decision("rejected", v["grounds"], v["reasons"], decided_at=now, scores=_scores(v))}
 
 
 def _conclude_agreement(st, v, now, s):

@@ -43,6 +43,14 @@ class Clock(Struct, frozen=True):
     paused_remaining_s: int | None = None  # working seconds when working_days
 
 
+class Score(Struct, frozen=True):
+    """One assessment criterion scored 1-5 with a motivation, published with the decision."""
+
+    criterion: str
+    score: int
+    motivation: str
+
+
 class Decision(Struct, frozen=True):
     """The last decision taken on the challenge."""
 
@@ -51,6 +59,7 @@ class Decision(Struct, frozen=True):
     reasons: str | None = None
     modification: str | None = None
     decided_at: datetime | None = None
+    scores: tuple[Score, ...] = ()
 
 
 class Agreement(Struct, frozen=True):

@@ -87,8 +87,8 @@ async def test_events_are_immutable_in_the_database(database_url, client, place)
         row = await conn.fetchrow("SELECT * FROM events WHERE municipality_code = $1", place.code)
         with pytest.raises(asyncpg.exceptions.UniqueViolationError):
             await conn.execute(
-                "INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash)"
-                " VALUES (nextval('event_ids'), $1, 99, $2, '{}', $3, $4)",
+                "INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, doc)"
+                " VALUES (nextval('event_ids'), $1, 99, $2, '{}', $3, $4, '{}')",
                 place.code, row["challenge_id"], row["prev_hash"], "f" * 64,
             )
     finally:

@@ -89,10 +89,23 @@ async def test_rejection_publishes_grounds_and_reasons(client, place):
     assert c["state"] == "rejected" and c["status"] == "closed"
     assert c["decision"] == {"outcome": "rejected", "grounds": ["NL-COST", "UK-2"],
                              "reasons": "Duurder dan nu; begroting onvolledig.", "modification": None,
-                             "decided_at": c["decision"]["decided_at"]}
+                             "decided_at": c["decision"]["decided_at"], "scores": []}
     assert c["deadline"]["due_at"] is None
     page = (await client.get(f"/challenges/{c['ref']}")).text
     assert "NL-COST" in page and "Duurder dan nu" in page
+
+
+async def test_scores_are_published_with_the_decision(client, place):
+    c = (await client.post("/api/v1/challenges", json=filing(place), headers=place.auth())).json()
+    c = await act(client, place, c["ref"], "declare_admissible", "reviewer", c["version"])
+    scores = [{"criterion": "social_value", "score": 4, "motivation": "Veel bewoners doen mee."},
+              {"criterion": "cost", "score": 2, "motivation": "Iets duurder dan nu."}]
+    c = await act(client, place, c["ref"], "accept", "reviewer", c["version"], scores=scores)
+    assert c["decision"]["scores"] == scores
+    events = (await client.get(f"/api/v1/challenges/{c['ref']}/events")).json()["items"]
+    assert events[-1]["data"]["scores"] == scores
+    page = (await client.get(f"/challenges/{c['ref']}?lang=en")).text
+    assert "Added social value" in page and "Veel bewoners doen mee." in page and "2/5" in page
 
 
 async def test_modification_consent_and_decline(client, place):

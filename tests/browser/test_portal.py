@@ -124,12 +124,26 @@ class Journey:
         tab_until(self.d, lambda f: f.tag == "button" and f.text == text, limit=80)
         self.navigating(lambda: press(self.d, Keys.ENTER))
 
+    def click(self, by: str, locator: str) -> None:
+        """Click an element that starts a navigation, and wait for the next page.
+        Chromium now and then loses a node right after a full-page screenshot
+        ("Node with given id does not belong to the document"): then the
+        element is looked up again and clicked once more."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+        try:
+            self.navigating(lambda: self.d.find_element(by, locator).click())
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            if not isinstance(exc, StaleElementReferenceException) and "does not belong to the document" not in str(exc):
+                raise
+            time.sleep(0.3)
+            self.navigating(lambda: self.d.find_element(by, locator).click())
+
     def submit(self, button_text: str | None = None) -> None:
         if button_text:
-            button = self.d.find_element(By.XPATH, f"//main//button[normalize-space()='{button_text}']")
+            self.click(By.XPATH, f"//main//button[normalize-space()='{button_text}']")
         else:
-            button = self.d.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]")
-        self.navigating(button.click)
+            self.click(By.CSS_SELECTOR, "main form[method=post] button[type=submit]")
 
     def log_in(self, email: str) -> None:
         self.go("/login")
@@ -139,7 +153,7 @@ class Journey:
         self.wait_url("/my/challenges")
 
     def log_out(self) -> None:
-        self.navigating(self.d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click)
+        self.click(By.CSS_SELECTOR, "form[action='/logout'] button")
 
 
 T = {
@@ -231,10 +245,10 @@ def test_the_collectives_journey_in_the_browser(site, lang, tmp_path):
     # File: the municipality, the service (excluded ones with their reason), then the steps, keyboard only.
     j.go("/file")
     j.check("file-start")
-    j.navigating(d.find_element(By.CSS_SELECTOR, f"a[href='/file/{collective_id}']").click)
+    j.click(By.CSS_SELECTOR, f"a[href='/file/{collective_id}']")
     assert "enforcement" in d.page_source
     j.check("file-services")
-    j.navigating(d.find_element(By.CSS_SELECTOR, f"form[action='/file/{collective_id}/{place.service}'] button").click)
+    j.click(By.CSS_SELECTOR, f"form[action='/file/{collective_id}/{place.service}'] button")
     j.wait_url(r"/drafts/\d+/what$")
     j.check("step-what")
     j.type_with_keyboard("f-title", "Schone straten in Oost")
@@ -363,7 +377,7 @@ def test_markup_renders_inert(site):
     j.submit(T["nl"]["create"])
     collective_id = j.wait_url(r"/my/collectives/(\d+)").group(1)
     j.go(f"/file/{collective_id}")
-    j.navigating(d.find_element(By.CSS_SELECTOR, f"form[action='/file/{collective_id}/{place.service}'] button").click)
+    j.click(By.CSS_SELECTOR, f"form[action='/file/{collective_id}/{place.service}'] button")
     draft = j.wait_url(r"/drafts/(\d+)/").group(1)
     values = {"what": {"f-title": XSS["title"], "f-summary": XSS["answer"], "f-area": "<u>Oost</u>",
                        "f-proposed_start": "2027-03-01", "f-duration_months": "12"},
@@ -374,8 +388,8 @@ def test_markup_renders_inert(site):
         j.go(f"/drafts/{draft}/{step}")
         for field, text in fields.items():
             j.fill(field, text)
-        j.navigating(d.find_element(By.CSS_SELECTOR, "button[value=next]").click)
-    j.navigating(d.find_element(By.CSS_SELECTOR, f"form[action='/drafts/{draft}/submit'] button").click)
+        j.click(By.CSS_SELECTOR, "button[value=next]")
+    j.click(By.CSS_SELECTOR, f"form[action='/drafts/{draft}/submit'] button")
     ref = j.wait_url(r"/my/challenges/([A-Z0-9-]+)").group(1)
     c = httpx.get(f"{base}/api/v1/challenges/{ref}").json()
     c = api(base, place, ref, "request_information", c["version"], questions=XSS["answer"])

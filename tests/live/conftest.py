@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,16 @@ from tests.conftest import Place, make_place
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -38,8 +49,8 @@ def start_live_server(database_url: str, **env: str) -> Iterator[str]:
     """Run ``uvicorn registry.asgi:app`` on a free port; yield its base URL.
 
     The process is always terminated (then killed if it lingers), whatever
-    happens in the body. Its output goes to a log file that is printed if it
-    fails to come up.
+    happens in the body (and gets SIGTERM if the test process dies). Its output
+    is shown if it fails to come up, if it logged a traceback, or with LIVE_LOG=1.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -59,6 +70,7 @@ def start_live_server(database_url: str, **env: str) -> Iterator[str]:
         env=child_env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     try:
         deadline = time.monotonic() + 30

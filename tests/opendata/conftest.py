@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-
 import pytest
 
 from tests.conftest import filing
@@ -77,11 +75,6 @@ async def busy(client, place, clock) -> Busy:
     made = await make_busy(client, place, clock)
     clock.advance(days=200 - 3 * 40)
     return made
-
-
-@pytest.fixture
-def later():
-    return timedelta
 
 
 @pytest.fixture(scope="session")

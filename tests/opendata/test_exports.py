@@ -30,9 +30,10 @@ async def test_challenges_csv_is_rfc4180(client, busy):
     assert r.headers["content-type"].startswith("text/csv")
     text = r.content.decode("utf-8")
     assert text.startswith(",".join(CSV_COLUMNS) + "\r\n")
-    assert "\n" not in text.replace("\r\n", "")  or '"' in text  # bare newlines only inside quoted fields
+    assert text.endswith("\r\n")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert len(rows) == len(busy.refs)
+    assert text.count("\r\n") == len(rows) + 1  # every record ends with CRLF; line breaks inside fields are quoted
     by_ref = {row["ref"]: row for row in rows}
     rejected = by_ref[busy.refs["rejected"]]
     assert rejected["state"] == "rejected" and rejected["decision_grounds"] == "NL-COST NL-CONTINUITY"

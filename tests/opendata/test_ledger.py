@@ -136,6 +136,17 @@ async def test_verify_finds_exactly_the_tampered_event_and_file(scratch_url, ope
     report = await verify.verify_database(conn)
     assert [(f.municipality, f.seq) for f in report.bad_events()] == [(other.code, 5)]
 
+    # 1b. Change only the served copy of another event: the record is intact, the copy lies.
+    decoy = await conn.fetchrow(
+        "SELECT id, municipality_code, seq FROM events WHERE municipality_code = $1 AND seq = 2", other.code
+    )
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute("UPDATE events SET doc = replace(doc, '\"actor_role\": \"', '\"actor_role\": \"x') WHERE id = $1", decoy["id"])
+    report = await verify.verify_database(conn)
+    assert sorted((f.municipality, f.seq) for f in report.bad_events()) == [(other.code, 2), (other.code, 5)]
+    assert any("served copy" in str(f) for f in report.findings)
+
     # 2. Delete a checkpointed event (the head at checkpoint time) as a superuser.
     head = await conn.fetchval("SELECT max(seq) FROM events WHERE municipality_code = $1 AND challenge_id IS NOT NULL", place.code)
     async with conn.transaction():

@@ -34,7 +34,7 @@ def _response(url: str, body: bytes | None) -> requests.Response:
 
 
 @pytest.fixture
-async def validator(client, monkeypatch):
+async def validator(client, monkeypatch, tmp_path):
     base = f"{BASE}/api/v1/ocds/extension/"
     files = {}
     for name in ("extension.json", "release-schema.json", "codelists/+partyRole.csv"):
@@ -67,7 +67,8 @@ async def validator(client, monkeypatch):
     config = LibCoveOCDSConfig({"standard_zip": f"file://{STANDARD_ZIP}", "context": "api"})
 
     def validate(package: dict) -> dict:
-        return ocds_json_output("", json_data=package, lib_cove_ocds_config=config)
+        # output_dir: where the validator writes its extended_schema.json scratch file.
+        return ocds_json_output(str(tmp_path), json_data=package, lib_cove_ocds_config=config)
 
     return validate
 
