@@ -13,7 +13,10 @@ from registry.workflow.fields import Day, Grounds, Int, Scores, Text
 
 __all__ = ["ACTION_BODIES", "Filing", "SNAPSHOT_ACTIONS"]
 
-GroundCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,39}$", examples=["UK-2", "NL-COST"])]
+# A plain string: the engine knows the codes (including a municipality's own)
+# and answers 422 for an unknown one. (Litestar's OpenAPI drops constraints on
+# list items, so a pattern here would refuse what the document allows.)
+GroundCode = str
 
 
 class Score(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

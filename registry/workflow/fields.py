@@ -79,6 +79,8 @@ class Day(Struct, frozen=True):
                 raise ValueError("must be an existing date") from None
         if not isinstance(value, date):
             raise ValueError("must be a date")
+        if not 1900 <= value.year <= 2999:
+            raise ValueError("must be a date between the years 1900 and 2999")
         return value, value.isoformat()
 
 

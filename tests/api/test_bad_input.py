@@ -164,3 +164,18 @@ async def test_unknown_things(client, place):
     assert r.headers["content-type"].startswith(PROBLEM)
     page = await client.get("/challenges/GM0001-2026-0001")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+
+
+async def test_dates_out_of_range_and_unknown_grounds(client, place):
+    c = await _filed(client, place)
+    url = f"/api/v1/challenges/{c['ref']}/actions/"
+    r = await client.post(url + "declare_inadmissible", json={"expected_version": 2, "grounds": ["1"], "reasons": "x"},
+                          headers=place.auth("reviewer"))
+    _problem(r, 422, "invalid-field", "grounds")
+    c = (await client.post(url + "declare_admissible", json={"expected_version": 2}, headers=place.auth("reviewer"))).json()
+    c = (await client.post(url + "accept", json={"expected_version": 3}, headers=place.auth("reviewer"))).json()
+    before = await _snapshot(client, c["ref"])
+    r = await client.post(url + "conclude_agreement", headers=place.auth("reviewer"), json={
+        "expected_version": 4, "budget_cents": 1, "starts_on": "0001-01-01", "ends_on": "0002-01-01", "conditions": "x"})
+    _problem(r, 422, "invalid-field", "starts_on")
+    assert await _snapshot(client, c["ref"]) == before
