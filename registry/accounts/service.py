@@ -5,6 +5,7 @@ rate limits. Every function takes a connection first and is one transaction
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +17,10 @@ from registry.accounts import passwords
 from registry.errors import Invalid, RegistryError
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}$")
+
+# Logins per client address in 5 minutes. A setting because a client address
+# may be shared (a town hall's NAT, or a test machine running several suites).
+LOGINS_PER_CLIENT = int(os.environ.get("REGISTRY_LOGINS_PER_CLIENT", "20"))
 
 CONFIRM_TTL = timedelta(days=3)
 RESET_TTL = timedelta(hours=2)
@@ -185,7 +190,7 @@ async def authenticate(
     """Check a password. Rate-limited per address and per client (IP), and as
     slow for unknown addresses as for known ones."""
     address = email.strip().lower()[:254]
-    await hit_rate_limit(conn, f"login:client:{client}", 20, 300, now)
+    await hit_rate_limit(conn, f"login:client:{client}", LOGINS_PER_CLIENT, 300, now)
     await hit_rate_limit(conn, f"login:email:{address}", 5, 300, now)
     row = await conn.fetchrow(
         "SELECT id, email, password_hash, display_name, locale, email_confirmed_at, disabled_at"

@@ -44,6 +44,7 @@ DOMAIN_STATUS = {
     "unknown-field": 422,
     "outside-submission-window": 422,
     "not-yet-due": 409,
+    "insufficient-support": 409,
 }
 
 

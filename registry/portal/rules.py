@@ -12,7 +12,14 @@ from registry.workflow import DomainError
 # Set with `registry portal minimum-support`. The back office keeps a minimum
 # of its own (municipality_policies.minimum_support, schema 0006) that is not
 # consulted yet: its tests expect it not to block; see docs/portal.md.
-MINIMUM_SQL = "coalesce((SELECT r.minimum_support FROM portal_municipality_rules r WHERE r.municipality_code = {m}), 0)"
+# Two places may set a minimum: the back office's municipality policy (set by
+# its admins and published in the chain) and `registry portal minimum-support`.
+# The stricter one counts.
+MINIMUM_SQL = (
+    "greatest("
+    "coalesce((SELECT r.minimum_support FROM portal_municipality_rules r WHERE r.municipality_code = {m}), 0),"
+    " coalesce((SELECT p.minimum_support FROM municipality_policies p WHERE p.municipality_code = {m}), 0))"
+)
 
 
 async def minimum_support(conn: asyncpg.Connection, municipality: str) -> int:

@@ -133,6 +133,13 @@ async def test_settings_change_is_published_and_applies_to_new_clocks(people, ap
     assert due_new - clock() < timedelta(days=21)  # 14 working days
     # The municipality's own ground is offered on a rejection form.
     coord = await people(bplace, "coordinator")
+    # The minimum support of 25 now holds back assessment, for API and back office alike.
+    version = (await api.get(f"/api/v1/challenges/{new}")).json()["version"]
+    held = await api.post(f"/api/v1/challenges/{new}/actions/declare_admissible",
+                          json={"expected_version": version}, headers=bplace.auth("reviewer"))
+    assert held.status_code == 409 and held.json()["type"].endswith("/insufficient-support")
+    async with db.connection() as conn:
+        await conn.execute("UPDATE challenges SET support_count = 25 WHERE ref = $1", new)
     await api_act(api, bplace, new, "declare_admissible")
     assert "GM-PARKING" in (await coord.get(f"/backoffice/challenges/{new}/actions/reject")).text
 

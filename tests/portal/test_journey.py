@@ -250,7 +250,7 @@ async def test_minimum_support_refuses_admissibility(client, new_client, db, mun
     ref = r.json()["ref"]
     r = await client.post(f"/api/v1/challenges/{ref}/actions/declare_admissible", headers=place.auth("reviewer"),
                           json={"expected_version": 2})
-    assert r.status_code == 422 and "insufficient-support" in r.json()["type"]
+    assert r.status_code == 409 and "insufficient-support" in r.json()["type"]
     await sign_up(client, db)
     assert (await form_post(client, f"/challenges/{ref}/support", {})).status_code == 303
     r = await client.post(f"/api/v1/challenges/{ref}/actions/declare_admissible", headers=place.auth("reviewer"),
