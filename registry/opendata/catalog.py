@@ -130,6 +130,18 @@ def catalog(base: str, municipalities: list[tuple[str, str]], modified: datetime
             OCDS_SCHEMA,
         ),
         dataset(
+            "initiatives",
+            "Citizen initiatives",
+            "Who does what for their neighbourhood: bread funds, energy cooperatives, care circles and more, as "
+            "Popolo Organizations with domains, offers and needs. Organisations only; never their members.",
+            [
+                _distribution(base, "/api/v1/exports/initiatives.ndjson", "Initiatives (NDJSON)",
+                              "One Popolo Organization per line.", "NDJSON", "application/x-ndjson"),
+                _distribution(base, "/api/v1/initiatives", "Initiatives (JSON API)", "Searchable, paged JSON API.",
+                              "JSON", "application/json"),
+            ],
+        ),
+        dataset(
             "statistics",
             "Right-to-Challenge statistics",
             "Counts per state, outcomes, rejection grounds, time to decision, deadline compliance and budget "

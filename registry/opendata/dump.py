@@ -42,6 +42,7 @@ FILES = {
     "ocds-release-package.json.gz": ("application/json", "OCDS 1.1 release package: one release per event about a challenge."),
     "ocds-record-package.json.gz": ("application/json", "OCDS 1.1 record package: one record per challenge, with its compiled release."),
     "ledger-checkpoints.ndjson.gz": ("application/x-ndjson", "Every signed ledger checkpoint, as GET /api/v1/ledger/checkpoints."),
+    "initiatives.ndjson.gz": ("application/x-ndjson", "Every citizen initiative as a Popolo Organization, as GET /api/v1/initiatives/{id}; never a person."),
     "ledger-keys.json": ("application/json", "The Ed25519 public keys that signed the checkpoints."),
     "LICENSE.txt": ("text/plain", "The licence of the data: CC0-1.0."),
 }
@@ -160,6 +161,13 @@ async def write(conn: asyncpg.Connection, root: Path, *, base: str, prefix: str,
 
         files["ledger-checkpoints.ndjson.gz"] = await _write_gz(
             partial / "ledger-checkpoints.ndjson.gz", checkpoint_lines(), _lines, progress, None
+        )
+        from registry.initiatives import opendata as initiatives_data
+
+        n_initiatives = await conn.fetchval("SELECT count(*) FROM initiatives")
+        files["initiatives.ndjson.gz"] = await _write_gz(
+            partial / "initiatives.ndjson.gz", initiatives_data.ndjson(conn, base, now, snapshot=False), _lines,
+            progress, n_initiatives,
         )
         keys = await checkpoints.keys(conn, None)
     files["ledger-keys.json"] = _write_plain(partial / "ledger-keys.json", _encode({"keys": keys}) + b"\n")

@@ -31,6 +31,15 @@ async def test_no_private_field_appears_anywhere(client, db, clock, tmp_path):
             place.collective, markers["member_name"], markers["member_email"] + "@example.invalid",
         )
         await tokens.create_token(conn, "reviewer", place.code, None, markers["token_label"])
+        # The collective is also a citizen initiative, whose relay address is the private contact.
+        from registry.initiatives import store as initiative_store
+        from registry.initiatives.profile import Profile
+
+        await initiative_store.insert_profile(conn, place.collective, Profile(
+            name="Buurtcoöperatie Test", legal_form="cooperative", registration_number="12345678",
+            neighbourhoods=["Centrum"], description="Wij vegen samen.", domains=["green"],
+            reciprocity="strangers_for_strangers", members_count=12, offers=["bezems"], needs=["vrijwilligers"],
+        ), clock())
     busy = await make_busy(client, place, clock)
     async with db.connection() as conn:
         ids = await conn.fetch("SELECT id FROM challenges WHERE municipality_code = $1", place.code)
@@ -56,6 +65,7 @@ async def test_no_private_field_appears_anywhere(client, db, clock, tmp_path):
         f"/api/v1/challenges?municipality={code}", f"/api/v1/challenges/{ref}", f"/api/v1/challenges/{ref}/events",
         f"/api/v1/events?municipality={code}&limit=1000", f"/api/v1/municipalities/{code}", f"/api/v1/collectives/{place.collective}",
         "/statistics", f"/statistics/{code}", f"/challenges?municipality={code}", f"/challenges/{ref}",
+        "/api/v1/exports/initiatives.ndjson", f"/api/v1/initiatives/{place.collective}", f"/initiatives/{place.collective}",
     ]  # fmt: skip
     for url in urls:
         r = await client.get(url)
@@ -69,6 +79,7 @@ async def test_no_private_field_appears_anywhere(client, db, clock, tmp_path):
         path = await dump.write(conn, root, base=BASE, prefix=prefix, now=clock())
     files = list(path.iterdir())
     assert {f.name for f in files} >= set(dump.FILES) | {"manifest.json"}
+    assert b"Buurtco\xc3\xb6peratie Test" in gzip.decompress((path / "initiatives.ndjson.gz").read_bytes())
     for f in files:
         data = f.read_bytes()
         if f.suffix == ".gz":
