@@ -102,14 +102,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset (RESET ALL, UNLISTEN, CLOSE ALL,
+    advisory unlock: one more round trip per request). The registry never
+    changes session state on pooled connections: no SET, no LISTEN, only
+    transaction-scoped advisory locks, cursors only inside transactions. An
+    open transaction is still rolled back by asyncpg before this runs."""
+
+
 async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
         init=_init_connection,
-        # A startup parameter, not a SET: the pool's RESET ALL on release keeps it.
+        # A startup parameter, not a SET, so that it is every session's default.
         server_settings={"timezone": "UTC"},
+        reset=_keep_session,
         command_timeout=settings.db_timeout * 4,
         timeout=settings.db_timeout,
         max_inactive_connection_lifetime=60,

@@ -64,6 +64,7 @@ class AgreementView(msgspec.Struct, frozen=True):
     starts_on: date
     ends_on: date
     conditions: str
+    accepted_by_collective_at: datetime | None
 
 
 class ChallengeSummary(msgspec.Struct, frozen=True):
@@ -176,7 +177,7 @@ def challenge(row, base: str, now: datetime) -> Challenge:
         )
         if d
         else None,
-        agreement=AgreementView(a.budget_cents, a.starts_on, a.ends_on, a.conditions) if a else None,
+        agreement=AgreementView(a.budget_cents, a.starts_on, a.ends_on, a.conditions, a.accepted_at) if a else None,
         submitted_at=row["submitted_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

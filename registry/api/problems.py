@@ -45,6 +45,7 @@ DOMAIN_STATUS = {
     "outside-submission-window": 422,
     "not-yet-due": 409,
     "insufficient-support": 409,
+    "already-accepted": 409,
 }
 
 

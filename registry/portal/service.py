@@ -291,7 +291,9 @@ async def submit_draft(db: Db, user: SessionUser, draft: store.Draft, collective
 
 # --- actions on a challenge --------------------------------------------------------------------
 
-COLLECTIVE_ACTIONS = ("submit", "provide_information", "consent", "decline", "report_progress", "terminate", "withdraw")
+COLLECTIVE_ACTIONS = (
+    "submit", "provide_information", "consent", "decline", "accept_agreement", "report_progress", "terminate", "withdraw",
+)
 
 
 def action_fields(action: str) -> list[str]:

@@ -186,6 +186,7 @@ NL: dict[str, str] = {
     # actions
     "Answer the questions": "De vragen beantwoorden",
     "Agree to the modification": "Met de wijziging instemmen",
+    "Accept the agreement": "De overeenkomst aanvaarden",
     "Decline the modification": "De wijziging afwijzen",
     "Report progress": "Voortgang melden",
     "End the operation early": "De uitvoering voortijdig beëindigen",

@@ -49,6 +49,7 @@ ACTION_TITLES = {
     "provide_information": N_("Answer the questions"),
     "consent": N_("Agree to the modification"),
     "decline": N_("Decline the modification"),
+    "accept_agreement": N_("Accept the agreement"),
     "report_progress": N_("Report progress"),
     "terminate": N_("End the operation early"),
     "withdraw": N_("Withdraw the challenge"),

@@ -44,6 +44,7 @@ ACTIONS = {
     "decline": N_("Modification declined"),
     "reject": N_("Rejected"),
     "conclude_agreement": N_("Agreement concluded"),
+    "accept_agreement": N_("Agreement accepted by the collective"),
     "start_operation": N_("Operation started"),
     "report_progress": N_("Progress reported"),
     "evaluate": N_("Evaluated"),

@@ -203,6 +203,16 @@ def _conclude_agreement(st, v, now, s):
     }
 
 
+def _not_yet_accepted(st: ChallengeState, v: dict, now: datetime, s: Settings) -> None:
+    if st.agreement is not None and st.agreement.accepted_at is not None:
+        raise DomainError("already-accepted", "The collective has already accepted this agreement.")
+
+
+def _accept_agreement(st, v, now, s):
+    # The terms stay as concluded; the record shows the collective agreed to them.
+    return {"agreement": structs.replace(st.agreement, accepted_at=now)}
+
+
 def _start_operation(st, v, now, s):
     return {"clock": Clock("evaluation", "municipality", clk.start_of_day(st.agreement.ends_on))}
 
@@ -270,6 +280,8 @@ ACTIONS: dict[str, Action] = {
             "ends_on": Day(),
             "conditions": _TEXT,
         }, "agreed", effect=_conclude_agreement, check=_agreement_dates),
+        _a("accept_agreement", ["agreed"], [_C], {}, "agreed", effect=_accept_agreement,
+           guard=_not_yet_accepted),
         _a("start_operation", ["agreed"], [_R], {}, "in_operation", effect=_start_operation),
         _a("report_progress", ["in_operation"], [_C], {"report": _TEXT}, "in_operation"),
         _a("evaluate", ["in_operation"], [_R], {"evaluation": _TEXT}, "evaluated",

@@ -67,6 +67,7 @@ class Agreement(Struct, frozen=True):
     starts_on: date
     ends_on: date
     conditions: str
+    accepted_at: datetime | None = None  # when the collective accepted the terms
 
 
 class ChallengeState(Struct, frozen=True):

@@ -43,6 +43,7 @@ async def test_filing_to_renewal_and_end(client, place, clock):
         ("accept", "admin", {}),
         ("conclude_agreement", "reviewer", {"budget_cents": 100_000_00, "starts_on": "2027-03-01",
                                             "ends_on": "2028-03-01", "conditions": "Kwartaalrapportage."}),
+        ("accept_agreement", "collective", {}),
         ("start_operation", "reviewer", {}),
         ("report_progress", "collective", {"report": "Eerste kwartaal goed verlopen."}),
         ("evaluate", "reviewer", {"evaluation": "Doelen gehaald."}),
@@ -58,9 +59,10 @@ async def test_filing_to_renewal_and_end(client, place, clock):
         version = c["version"]
         states.append(c["state"])
     assert states == ["under_assessment", "information_requested", "under_assessment", "accepted", "agreed",
-                      "in_operation", "in_operation", "evaluated", "in_operation", "evaluated", "ended"]
+                      "agreed", "in_operation", "in_operation", "evaluated", "in_operation", "evaluated", "ended"]
     assert c["status"] == "closed"
     assert c["agreement"]["ends_on"] == "2029-03-01"
+    assert c["agreement"]["accepted_by_collective_at"] is not None
     assert c["decision"]["outcome"] == "accepted"
 
     r = await client.get(f"/api/v1/challenges/{ref}/events")

@@ -39,6 +39,7 @@ VALID = {
         "ends_on": "2027-08-31",
         "conditions": "Quarterly reports.",
     },
+    "accept_agreement": {},
     "start_operation": {},
     "report_progress": {"report": "All lawns mowed."},
     "evaluate": {"evaluation": "Good work."},
@@ -51,7 +52,7 @@ VALID = {
 ROLE = {
     "submit": "collective", "provide_information": "collective", "consent": "collective",
     "decline": "collective", "report_progress": "collective", "withdraw": "collective",
-    "terminate": "collective",
+    "terminate": "collective", "accept_agreement": "collective",
 }  # fmt: skip
 
 

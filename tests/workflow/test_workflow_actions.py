@@ -32,6 +32,7 @@ PATH_TO = {
     "decline": ["submit", "declare_admissible", "propose_modification"],
     "reject": ["submit", "declare_admissible"],
     "conclude_agreement": ["submit", "declare_admissible", "accept"],
+    "accept_agreement": ["submit", "declare_admissible", "accept", "conclude_agreement"],
     "start_operation": ["submit", "declare_admissible", "accept", "conclude_agreement"],
     "report_progress": ["submit", "declare_admissible", "accept", "conclude_agreement", "start_operation"],
     "evaluate": ["submit", "declare_admissible", "accept", "conclude_agreement", "start_operation"],
@@ -47,7 +48,7 @@ EXPECTED_TO = {
     "provide_information": "under_assessment", "lapse": "lapsed", "accept": "accepted",
     "propose_modification": "modification_proposed", "consent": "accepted",
     "decline": "rejected", "reject": "rejected", "conclude_agreement": "agreed",
-    "start_operation": "in_operation", "report_progress": "in_operation",
+    "accept_agreement": "agreed", "start_operation": "in_operation", "report_progress": "in_operation",
     "evaluate": "evaluated", "renew": "in_operation", "end": "ended",
     "terminate": "returned", "withdraw": "withdrawn",
 }  # fmt: skip
@@ -318,3 +319,15 @@ def test_replay_from_stored_json(walker):
     assert replay(stored, Settings(working_days=True, admissibility_days=5)) == w.state
     with pytest.raises(ValueError):
         replay(stored[1:], w.settings)
+
+
+def test_the_collective_accepts_the_agreement_once(walker):
+    w = at(walker, "accept_agreement")
+    t = w.do("accept_agreement")
+    assert t.state.agreement.accepted_at == t.event.occurred_at
+    assert t.state.clock == w.state.clock  # still waiting on the municipality to start
+    with pytest.raises(DomainError) as err:
+        take(t.state, "accept_agreement", "collective", {}, t.event.occurred_at, Settings())
+    assert err.value.code == "already-accepted"
+    with pytest.raises(DomainError) as err:
+        take(w.state, "accept_agreement", "reviewer", {}, t.event.occurred_at, Settings())

@@ -28,7 +28,8 @@ ROLES = ["collective", "reviewer", "admin", "system", "nobody"]
 NAMES = sorted(ACTIONS) + ["teleport"]
 # Stages whose deadline is "now + N days" (or a resumed remainder), never in the past.
 FRESH = {"admissibility", "decision", "information", "consent", "agreement", "continuation"}
-TIME_GUARDS = {"not-yet-due", "outside-submission-window"}
+# Guards allowed_actions() does not evaluate: time, and "done once already".
+TIME_GUARDS = {"not-yet-due", "outside-submission-window", "already-accepted"}
 
 texts = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() and "\x00" not in s)
 texts = texts.filter(lambda s: not any("\ud800" <= c <= "\udfff" for c in s))
