@@ -8,7 +8,6 @@ its own, migrated from schema/, and dropped at the end.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 
 # The same argon2id, with tiny costs: tests hash many passwords.
@@ -123,8 +122,11 @@ async def client(settings: Settings, db: dbmod.Db, clock: FakeClock):
         yield c
 
 
-# Municipality codes are GM + 4 digits: hand each test its own.
-_codes = itertools.count(random.Random().randrange(1000, 5000))
+# Municipality codes are GM + 4 digits: each test takes a free one. Chosen at
+# random and claimed in the database, because this module may be imported twice
+# (as `conftest` by pytest and as `tests.conftest` by test modules), and the
+# live servers share the database.
+_random = random.Random()
 
 
 @dataclass
@@ -152,8 +154,15 @@ class Place:
 
 
 async def make_place(conn: asyncpg.Connection, settings_override=None) -> Place:
-    code = f"GM{next(_codes):04d}"
-    await catalog.create_municipality(conn, code, f"Testgemeente {code}", settings_override)
+    for _ in range(50):
+        code = f"GM{_random.randrange(1000, 10000):04d}"
+        try:
+            await catalog.create_municipality(conn, code, f"Testgemeente {code}", settings_override)
+            break
+        except asyncpg.exceptions.UniqueViolationError:
+            continue
+    else:
+        raise RuntimeError("no free municipality code found")
     service = await catalog.create_service(conn, code, "Straatreiniging", "street_cleaning", "Stadsbeheer", 500_000_00)
     excluded = await catalog.create_service(
         conn, code, "Parkeren", "other", "Stadsbeheer", 1_00, challengeable=False, exclusion_reason="enforcement"

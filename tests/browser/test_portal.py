@@ -131,12 +131,20 @@ class Journey:
         element is looked up again and clicked once more."""
         from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.d.find_element(By.TAG_NAME, "html")
         try:
             self.navigating(lambda: self.d.find_element(by, locator).click())
         except (StaleElementReferenceException, WebDriverException) as exc:
             if not isinstance(exc, StaleElementReferenceException) and "does not belong to the document" not in str(exc):
                 raise
             time.sleep(0.3)
+            if ec.staleness_of(page)(self.d):
+                # The click went through after all: the next page is there.
+                WebDriverWait(self.d, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+                return
             self.navigating(lambda: self.d.find_element(by, locator).click())
 
     def submit(self, button_text: str | None = None) -> None:
