@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from registry.workflow import ChallengeState, is_open, is_overdue
+from registry.workflow import ChallengeState, is_open, is_overdue, next_report_due
 
 
 class MunicipalityRef(msgspec.Struct, frozen=True):
@@ -65,6 +65,17 @@ class AgreementView(msgspec.Struct, frozen=True):
     ends_on: date
     conditions: str
     accepted_by_collective_at: datetime | None
+    report_every_months: int | None
+
+
+class Reporting(msgspec.Struct, frozen=True):
+    """Progress reports while the collective runs the service."""
+
+    every_months: int | None
+    received: int
+    last_report_at: datetime | None
+    next_due_at: datetime | None
+    overdue: bool
 
 
 class ChallengeSummary(msgspec.Struct, frozen=True):
@@ -106,6 +117,7 @@ class Challenge(msgspec.Struct, frozen=True):
     deadline: Deadline
     decision: DecisionView | None
     agreement: AgreementView | None
+    reporting: Reporting
     submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -134,6 +146,17 @@ def deadline(state: ChallengeState, now: datetime) -> Deadline:
         overdue_days=days,
         paused_stage=clock.paused_stage,
         paused_remaining_days=remaining,
+    )
+
+
+def reporting(state: ChallengeState, now: datetime) -> Reporting:
+    due = next_report_due(state)
+    return Reporting(
+        every_months=state.agreement.report_every_months if state.agreement else None,
+        received=state.reports_received,
+        last_report_at=state.last_report_at,
+        next_due_at=due,
+        overdue=due is not None and now > due,
     )
 
 
@@ -177,7 +200,8 @@ def challenge(row, base: str, now: datetime) -> Challenge:
         )
         if d
         else None,
-        agreement=AgreementView(a.budget_cents, a.starts_on, a.ends_on, a.conditions, a.accepted_at) if a else None,
+        agreement=AgreementView(a.budget_cents, a.starts_on, a.ends_on, a.conditions, a.accepted_at, a.report_every_months) if a else None,
+        reporting=reporting(state, now),
         submitted_at=row["submitted_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

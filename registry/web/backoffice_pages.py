@@ -378,7 +378,8 @@ async def assessment(request: Request, db: NamedDependency[Db], ref: Ref) -> Res
 # fields the workflow needs.
 def field_specs(action: str, settings: workflow.Settings) -> list[dict[str, Any]]:
     specs = []
-    for name, kind in workflow.ACTIONS[action].fields.items():
+    spec = workflow.ACTIONS[action]
+    for name, kind in spec.fields.items():
         if isinstance(kind, Grounds):
             codes = list(GROUNDS) + [g for g in settings.extra_grounds if g not in GROUNDS]
             specs.append({"name": name, "kind": "grounds", "choices": codes})
@@ -388,6 +389,11 @@ def field_specs(action: str, settings: workflow.Settings) -> list[dict[str, Any]
             specs.append({"name": name, "kind": "money" if name.endswith("_cents") else "int"})
         elif isinstance(kind, Text):
             specs.append({"name": name, "kind": "text"})
+    # Optional whole numbers (the agreement's reporting frequency); the
+    # assessment's scores have their own form.
+    for name, kind in spec.optional.items():
+        if isinstance(kind, Int):
+            specs.append({"name": name, "kind": "int", "optional": True})
     return specs
 
 
@@ -422,7 +428,8 @@ def parse_action_form(action: str, settings: workflow.Settings, form: Any) -> tu
         raw = (form.get(name) or "").strip()
         typed[name] = raw
         if not raw:
-            errors[name] = "This field is required."
+            if not spec.get("optional"):
+                errors[name] = "This field is required."
             continue
         try:
             if spec["kind"] == "money":

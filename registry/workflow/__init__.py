@@ -3,7 +3,7 @@
 Imports only the standard library and msgspec; no I/O happens here.
 """
 
-from .clock import add_days, is_overdue, remaining_seconds, resume
+from .clock import add_days, is_overdue, next_report_due, remaining_seconds, resume
 from .grounds import GROUNDS, is_valid_ground
 from .procedure import (
     ACTIONS,
@@ -33,6 +33,6 @@ __all__ = [
     "ACTIONS", "END_STATES", "GROUNDS", "ROLES", "STATES",
     "Action", "Agreement", "ChallengeState", "Clock", "Decision", "DomainError",
     "Event", "Score", "Settings", "Transition", "Window",
-    "add_days", "allowed_actions", "is_open", "is_overdue", "is_valid_ground",
+    "add_days", "allowed_actions", "next_report_due", "is_open", "is_overdue", "is_valid_ground",
     "remaining_seconds", "replay", "resume", "take",
 ]  # fmt: skip

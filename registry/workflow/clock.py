@@ -73,3 +73,24 @@ def start_of_day(day: date) -> datetime:
 def is_overdue(clock, now: datetime) -> bool:
     """True once the clock's deadline has been reached (now >= due_at)."""
     return clock.due_at is not None and now >= clock.due_at
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` later, or the month's last day if it is shorter."""
+    import calendar
+
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def next_report_due(state) -> datetime | None:
+    """When the next progress report is due: a reporting period after the last
+    report, or after the agreement's start. None when nothing is due (not in
+    operation, or the agreement sets no reporting frequency)."""
+    agreement = state.agreement
+    if state.state != "in_operation" or agreement is None or not agreement.report_every_months:
+        return None
+    since = state.last_report_at or start_of_day(agreement.starts_on)
+    return add_months(since, agreement.report_every_months)

@@ -196,11 +196,18 @@ def _reject(st, v, now, s):
 
 
 def _conclude_agreement(st, v, now, s):
-    agreement = Agreement(v["budget_cents"], v["starts_on"], v["ends_on"], v["conditions"])
+    agreement = Agreement(
+        v["budget_cents"], v["starts_on"], v["ends_on"], v["conditions"],
+        report_every_months=v.get("report_every_months"),
+    )
     return {
         "clock": Clock("start", "municipality", clk.start_of_day(agreement.starts_on)),
         "agreement": agreement,
     }
+
+
+def _report_progress(st, v, now, s):
+    return {"reports_received": st.reports_received + 1, "last_report_at": now}
 
 
 def _not_yet_accepted(st: ChallengeState, v: dict, now: datetime, s: Settings) -> None:
@@ -279,11 +286,13 @@ ACTIONS: dict[str, Action] = {
             "starts_on": Day(),
             "ends_on": Day(),
             "conditions": _TEXT,
-        }, "agreed", effect=_conclude_agreement, check=_agreement_dates),
+        }, "agreed", effect=_conclude_agreement, check=_agreement_dates,
+           optional={"report_every_months": Int(1, 24)}),
         _a("accept_agreement", ["agreed"], [_C], {}, "agreed", effect=_accept_agreement,
            guard=_not_yet_accepted),
         _a("start_operation", ["agreed"], [_R], {}, "in_operation", effect=_start_operation),
-        _a("report_progress", ["in_operation"], [_C], {"report": _TEXT}, "in_operation"),
+        _a("report_progress", ["in_operation"], [_C], {"report": _TEXT}, "in_operation",
+           effect=_report_progress),
         _a("evaluate", ["in_operation"], [_R], {"evaluation": _TEXT}, "evaluated",
            effect=_evaluate),
         _a("renew", ["evaluated"], [_R], {"ends_on": Day()}, "in_operation",

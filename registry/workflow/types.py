@@ -68,6 +68,7 @@ class Agreement(Struct, frozen=True):
     ends_on: date
     conditions: str
     accepted_at: datetime | None = None  # when the collective accepted the terms
+    report_every_months: int | None = None  # how often the collective reports progress
 
 
 class ChallengeState(Struct, frozen=True):
@@ -78,6 +79,8 @@ class ChallengeState(Struct, frozen=True):
     submitted_at: datetime | None = None
     decision: Decision | None = None
     agreement: Agreement | None = None
+    reports_received: int = 0
+    last_report_at: datetime | None = None
 
 
 class Event(Struct, frozen=True):

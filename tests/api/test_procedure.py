@@ -192,3 +192,30 @@ async def test_public_reads(client, place):
     r = await client.get(f"/api/v1/challenges/{c['ref']}", headers={"Origin": "https://watchdog.example"})
     assert r.headers["access-control-allow-origin"] == "*"
     assert json.loads(r.text)["support_count"] == 0
+
+
+async def test_progress_reports_are_scheduled_and_flagged(client, place, clock):
+    from datetime import datetime, timedelta
+
+    c = (await client.post("/api/v1/challenges", json=filing(place), headers=place.auth())).json()
+    for action, role, fields in [
+        ("declare_admissible", "reviewer", {}), ("accept", "reviewer", {}),
+        ("conclude_agreement", "reviewer", {"budget_cents": 1_000_00, "starts_on": clock.now.date().isoformat(),
+                                            "ends_on": (clock.now.date() + timedelta(days=365)).isoformat(),
+                                            "conditions": "Elk kwartaal een verslag.", "report_every_months": 3}),
+    ]:
+        c = await act(client, place, c["ref"], action, role, c["version"], **fields)
+    assert c["reporting"] == {"every_months": 3, "received": 0, "last_report_at": None, "next_due_at": None,
+                              "overdue": False}  # nothing due before operation starts
+    c = await act(client, place, c["ref"], "start_operation", "reviewer", c["version"])
+    due = datetime.fromisoformat(c["reporting"]["next_due_at"].replace("Z", "+00:00"))
+    assert 89 <= (due.date() - clock.now.date()).days <= 92 and not c["reporting"]["overdue"]
+    clock.advance(days=100)
+    c = (await client.get(f"/api/v1/challenges/{c['ref']}")).json()
+    assert c["reporting"]["overdue"] is True
+    page = (await client.get(f"/challenges/{c['ref']}?lang=en")).text
+    assert "every 3 months" in page and "overdue" in page
+    c = await act(client, place, c["ref"], "report_progress", "collective", c["version"], report="Kwartaal 1.")
+    assert c["reporting"]["received"] == 1 and c["reporting"]["overdue"] is False
+    due = datetime.fromisoformat(c["reporting"]["next_due_at"].replace("Z", "+00:00"))
+    assert 89 <= (due - clock.now).days <= 92

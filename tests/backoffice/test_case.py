@@ -96,10 +96,15 @@ async def test_agreement_form_takes_euros_and_dates(people, api, bplace):
     assert bad.status_code == 422 and 'id="err-budget_cents"' in bad.text
     bad = await act(coord, api, ref, "conclude_agreement", budget_cents="12.500,50", starts_on="2027-03-01", ends_on="2027-01-01", conditions="Elk kwartaal.")
     assert bad.status_code == 422 and 'id="err-ends_on"' in bad.text
-    ok = await act(coord, api, ref, "conclude_agreement", budget_cents="12.500,50", starts_on="2027-03-01", ends_on="2028-02-29", conditions="Elk kwartaal.")
+    form = await coord.get(f"/backoffice/challenges/{ref}/actions/conclude_agreement")
+    assert 'name="report_every_months"' in form.text
+    bad = await act(coord, api, ref, "conclude_agreement", budget_cents="12.500,50", starts_on="2027-03-01", ends_on="2028-02-29", conditions="Elk kwartaal.", report_every_months="vaak")
+    assert bad.status_code == 422
+    ok = await act(coord, api, ref, "conclude_agreement", budget_cents="12.500,50", starts_on="2027-03-01", ends_on="2028-02-29", conditions="Elk kwartaal.", report_every_months="3")
     assert ok.status_code == 303, ok.text
     c = (await api.get(f"/api/v1/challenges/{ref}")).json()
     assert c["state"] == "agreed" and c["agreement"]["budget_cents"] == 1_250_050
+    assert c["agreement"]["report_every_months"] == 3 and c["reporting"]["every_months"] == 3
 
 
 async def test_two_coordinators_deciding_at_once_one_decision_one_conflict(people, api, bplace, db):

@@ -141,3 +141,14 @@ def test_is_overdue():
     assert not is_overdue(c, FRI_15 - timedelta(seconds=1))
     assert is_overdue(c, FRI_15)
     assert not is_overdue(Clock(), FRI_15)
+
+
+def test_add_months_clamps_to_the_month_end():
+    from datetime import datetime, timezone
+
+    from registry.workflow.clock import add_months
+
+    t = datetime(2026, 1, 31, 12, 0, tzinfo=timezone.utc)
+    assert add_months(t, 1) == datetime(2026, 2, 28, 12, 0, tzinfo=timezone.utc)
+    assert add_months(t, 13) == datetime(2027, 2, 28, 12, 0, tzinfo=timezone.utc)
+    assert add_months(t, 12) == datetime(2027, 1, 31, 12, 0, tzinfo=timezone.utc)
