@@ -17,6 +17,7 @@ from registry.backoffice import store as bo
 from registry.backoffice.authz import Case, Staff
 from registry.db import Db
 from registry.errors import Forbidden, Invalid, NotFound, RegistryError, StaleVersion
+from registry.portal import store as portal_store
 from registry.store import catalog, events
 
 STAFF_IDLE = timedelta(minutes=30)
@@ -148,6 +149,23 @@ async def load_case(conn: asyncpg.Connection, staff: Staff, ref: str) -> Any:
     return row
 
 
+async def attachment(db: Db, staff: Staff, ref: str, attachment_id: int, now: datetime):
+    """A file of a challenge, private ones included, for a civil servant who
+    may see the case; the read is logged like any read of private data."""
+    async with db.transaction() as conn:
+        row = await load_case(conn, staff, ref)
+        authz.require(staff, "view_case", case_from(row))
+        file = await conn.fetchrow(
+            "SELECT id, filename, content_type, content FROM attachments WHERE id = $1 AND challenge_id = $2",
+            attachment_id,
+            row["id"],
+        )
+        if file is None:
+            raise NotFound(f"There is no file {attachment_id} on {ref}.")
+        await bo.audit(conn, staff.municipality, staff.user_id, "read_attachment", row["id"], {"attachment": attachment_id}, now)
+    return file
+
+
 async def case_view(db: Db, staff: Staff, ref: str, now: datetime) -> dict[str, Any]:
     """Everything about a challenge for a civil servant; reading its private
     data is logged."""
@@ -169,6 +187,7 @@ async def case_view(db: Db, staff: Staff, ref: str, now: datetime) -> dict[str, 
         pending = await bo.pending_for(conn, row["id"])
         handlers = await bo.handlers(conn, staff.municipality)
         policy = await bo.policy(conn, staff.municipality)
+        attachments = await portal_store.attachments_of_challenge(conn, row["id"], public_only=False)
         await bo.audit(conn, staff.municipality, staff.user_id, "read_private", row["id"], {}, now)
     state = msgspec.json.decode(row["workflow"], type=workflow.ChallengeState)
     possible = [a for a in workflow.allowed_actions(state, authz.engine_role(staff)) if authz.may_act(staff, a, case)]
@@ -180,6 +199,7 @@ async def case_view(db: Db, staff: Staff, ref: str, now: datetime) -> dict[str, 
         "contact": contact,
         "members": members,
         "notes": note_rows,
+        "attachments": attachments,
         "timeline": [json.loads(d) for d in docs],
         "criteria": criteria,
         "scores": score_rows,

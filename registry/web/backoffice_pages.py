@@ -346,6 +346,29 @@ async def case(request: Request, db: NamedDependency[Db], ref: Ref) -> Template:
     return await _case_page(request, db, staff, ref)
 
 
+@get("/challenges/{ref:str}/attachments/{attachment_id:int}", include_in_schema=False)
+async def case_attachment(
+    request: Request, db: NamedDependency[Db], ref: Ref, attachment_id: Annotated[int, PathParameter(ge=1, le=2**53 - 1)]
+) -> Response:
+    """A challenge's file, private ones included; served as a download (images
+    inline), never sniffed, and logged as a read of private data."""
+    from registry.portal import files
+
+    staff = await require_staff(request)
+    row = await service.attachment(db, staff, ref, attachment_id, now_of(request))
+    image = row["content_type"] in files.IMAGES
+    return Response(
+        content=bytes(row["content"]),
+        media_type=row["content_type"],
+        headers={
+            "Content-Disposition": files.content_disposition(row["filename"], inline=image),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 @post("/challenges/{ref:str}/notes", include_in_schema=False)
 async def add_note(request: Request, db: NamedDependency[Db], ref: Ref) -> Response:
     staff = await require_staff(request)
@@ -802,7 +825,7 @@ ROUTES = [
         path=PATH,
         route_handlers=[
             login_form, login, code_form, code, logout, account, account_totp,
-            queue, queue_csv, assign, case, add_note, assessment, action_form, take_action,
+            queue, queue_csv, assign, case, case_attachment, add_note, assessment, action_form, take_action,
             approvals, decide_approval, settings_page, save_settings, save_criteria,
             services_page, save_service, staff_page, save_staff, audit_page, audit_csv,
         ],

@@ -142,3 +142,33 @@ async def test_a_form_from_before_someone_elses_action_gets_the_conflict_message
     )
     assert late.status_code == 409 and "notice-conflict" in late.text
     assert (await api.get(f"/api/v1/challenges/{ref}")).json()["state"] == "under_assessment"
+
+
+async def test_private_attachments_on_the_case_page(people, api, bplace, other, db, clock):
+    from registry.portal import store as portal_store
+
+    ref = await file_challenge(api, bplace)
+    coord = await people(bplace, "coordinator")
+    async with db.connection() as conn:
+        challenge_id = await conn.fetchval("SELECT id FROM challenges WHERE ref = $1", ref)
+        uploader = (await people(bplace, "reviewer")).user_id
+        file_id = await portal_store.add_attachment(
+            conn, draft_id=None, challenge_id=challenge_id, kind="signatures", filename="handtekeningen.pdf",
+            content_type="application/pdf", content=b"%PDF-1.4 MARKER-SIGNATORY", sha256="0" * 64, public=True,
+            user_id=uploader, now=clock(),
+        )
+    page = await coord.get(f"/backoffice/challenges/{ref}")
+    assert "handtekeningen.pdf" in page.text and f"/attachments/{file_id}" in page.text
+    r = await coord.get(f"/backoffice/challenges/{ref}/attachments/{file_id}")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["content-disposition"].startswith("attachment") and r.headers["x-content-type-options"] == "nosniff"
+    # Signature lists are never public, whatever was asked for.
+    assert (await api.get(f"/attachments/{file_id}")).status_code == 404
+    stranger = await people(other, "coordinator")
+    assert (await stranger.get(f"/backoffice/challenges/{ref}/attachments/{file_id}")).status_code == 404
+    assert (await coord.get(f"/backoffice/challenges/{ref}/attachments/999999999")).status_code == 404
+    async with db.connection() as conn:
+        logged = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE operation = 'read_attachment' AND user_id = $1", coord.user_id
+        )
+    assert logged == 1
