@@ -39,7 +39,7 @@ def portal_site(server_url):
     smtp.start()
     data_dir = tempfile.mkdtemp(prefix="registry-portal-live-")
     try:
-        with start_live_server(url, REGISTRY_SMTP_HOST="127.0.0.1", REGISTRY_SMTP_PORT=str(smtp.port),
+        with start_live_server(url, REGISTRY_BACKGROUND="1", REGISTRY_SMTP_HOST="127.0.0.1", REGISTRY_SMTP_PORT=str(smtp.port),
                                REGISTRY_SMTP_STARTTLS="0", REGISTRY_DATA_DIR=data_dir) as base:  # fmt: skip
             yield {"base": base, "url": url, "smtp": smtp}
     finally:

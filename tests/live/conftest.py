@@ -59,6 +59,9 @@ def start_live_server(database_url: str, **env: str) -> Iterator[str]:
         "REGISTRY_DATABASE_URL": database_url,
         "REGISTRY_BASE_URL": base,
         "REGISTRY_MIGRATE_ON_START": "0",
+        # No mail or checkpoint workers unless a test asks: the live servers share
+        # the session's database, and their mail worker would take other tests' mail.
+        "REGISTRY_BACKGROUND": "0",
         "PYTHONUNBUFFERED": "1",
         **env,
     }
