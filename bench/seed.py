@@ -261,10 +261,18 @@ async def load(conn: asyncpg.Connection, challenges, event_rows, heads, counters
                      "state", "version", "workflow", "due_at", "waiting_on", "created_at", "updated_at",
                      "submitted_at"],
         )
+        # Through a staging table, so that each served copy (events.doc) is
+        # built by the same expression as registry.store.events.append.
+        await conn.execute("CREATE TEMP TABLE seed_events ON COMMIT DROP AS SELECT id, municipality_code, seq, challenge_id, body, prev_hash, hash FROM events WITH NO DATA")
         await conn.copy_records_to_table(
-            "events",
+            "seed_events",
             records=event_rows,
             columns=["id", "municipality_code", "seq", "challenge_id", "body", "prev_hash", "hash"],
+        )
+        await conn.execute(
+            "INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, doc)"
+            " SELECT id, municipality_code, seq, challenge_id, body, prev_hash, hash,"
+            " (body || jsonb_build_object('id', id, 'hash', hash))::text FROM seed_events ORDER BY id"
         )
         await conn.copy_records_to_table(
             "event_actors",
