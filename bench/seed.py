@@ -1,18 +1,30 @@
 """Fill a dedicated database with many challenges and their hash-chained histories.
 
 Not part of the app and never run in CI. Fast because it skips HTTP and the
-per-action transactions: the states and events are computed in Python with the
-real workflow engine (``registry.workflow.take``) and the real ledger
-(``registry.ledger``), then loaded with COPY.
+per-action transactions: the states and events are computed with the real
+workflow engine (``registry.workflow.take``) and the real ledger
+(``registry.ledger``), then loaded with COPY. Memory stays flat whatever the
+size (about 1 GB for 1,000,000 challenges with 10,000,000 events):
+
+1. Every challenge's random choices come from its own generator, seeded with
+   its number, so they can be drawn twice and come out the same. A first pass
+   draws only what fixes the timing (municipality, steps, gaps, filing time)
+   and sorts: challenge ids follow the filing order, event ids the order in
+   time, as the app would have given them.
+2. Worker processes (one per CPU) each take a share of the municipalities and
+   walk all events in that time order, keeping only the challenges that are
+   in progress: each step goes through the engine, each event is hashed onto
+   its municipality's chain and COPYed in batches, each challenge is COPYed
+   once its last step is taken.
+3. The foreign key from events to challenges is dropped during the load and
+   added back (validated) afterwards, as PostgreSQL's "Populating a Database"
+   advises; the ledger heads, the event_ids sequence, the challenges identity
+   and the reference counters are then set so that the app can keep appending.
 
     python bench/seed.py                       # 100,000 challenges into registry_bench
     python bench/seed.py --challenges 20000 --reset
+    python bench/seed.py -n 1000000 --reports 28   # ~10 events a challenge: 10 M events
     python bench/seed.py --verify              # (re)check every chain, seeding only if empty
-
-Events get one global id order (by time) and one chain per municipality, as the
-app would have produced them; ledger_heads, the event_ids sequence, the
-challenges identity and reference_counters are set afterwards so that the app
-can keep appending.
 """
 
 from __future__ import annotations
@@ -22,10 +34,13 @@ import asyncio
 import bisect
 import hashlib
 import json
+import multiprocessing
+import os
 import random
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from array import array
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -65,6 +80,9 @@ TARGETS = {
 RECENT = {"draft", "submitted", "under_assessment", "information_requested", "accepted",
           "modification_proposed", "agreed"}  # fmt: skip
 HORIZON_DAYS = 1100  # about three years of history
+# Extra progress reports of a challenge in operation: 0 to REPORTS-1 of them.
+# The default gives about 5.3 events a challenge; 28 gives about 10.
+DEFAULT_REPORTS = 5
 
 ANSWER = ("answer", "collective", {"answer": "De begroting per jaar staat in de bijlage; 23 vrijwilligers hebben zich aangemeld."})
 REPORTS = [
@@ -73,9 +91,36 @@ REPORTS = [
     "Twee nieuwe vrijwilligers; één vaste kracht uit de wijk aangenomen.",
     "Begroting op schema; onderhoudsachterstand in blok C weggewerkt.",
 ]
+AGREEMENT_CONDITIONS = "Kwartaalrapportage; jaarrekening vóór 1 mei; de gemeente blijft eigenaar van het materieel."
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+DAY_US = 86_400 * 10**6
+STEP_BITS = 6  # at most 63 steps a challenge
+EVENT_COLUMNS = ["id", "municipality_code", "seq", "challenge_id", "body", "prev_hash", "hash", "doc"]
+CHALLENGE_COLUMNS = [
+    "id", "ref", "municipality_code", "service_id", "collective_id", "title", "summary", "plan",
+    "requested_budget_cents", "area", "proposed_start", "duration_months", "support_count",
+    "state", "version", "workflow", "due_at", "waiting_on", "created_at", "updated_at", "submitted_at",
+]  # fmt: skip
 
 
-def _path(target: str, rnd: random.Random) -> list:
+class Draw(msgspec.Struct, frozen=True):
+    """Every random choice about one challenge."""
+
+    municipality: int  # index into MUNICIPALITIES
+    target: str
+    steps: list  # (action, role, fields)
+    gaps: list[int]  # microseconds: filing -> first step, then between steps
+    filed: int  # microseconds since the Unix epoch
+    service: int
+    collective: int
+    divisor: int
+    plan_support: int
+    duration_months: int
+    support_count: int
+
+
+def _path(target: str, rnd: random.Random, reports: int) -> list:
     """The steps for one challenge, with some variation on the demo paths."""
     steps = list(PATHS[target])
     if target in ("under_assessment", "accepted", "rejected", "agreed") and rnd.random() < 0.25:
@@ -85,16 +130,58 @@ def _path(target: str, rnd: random.Random) -> list:
     if target in ("in_operation", "renewed", "evaluated", "ended", "returned"):
         # More progress reports while the collective runs the service.
         at = max(i for i, s in enumerate(steps) if s[0] == "report_progress")
-        extra = [("report_progress", "collective", {"report": rnd.choice(REPORTS)}) for _ in range(rnd.randrange(0, 5))]
+        extra = [("report_progress", "collective", {"report": rnd.choice(REPORTS)}) for _ in range(rnd.randrange(0, reports))]
         steps = steps[: at + 1] + extra + steps[at + 1 :]
     return steps
 
 
-def _gap(action: str, rnd: random.Random) -> timedelta:
+def _gap(action: str, rnd: random.Random) -> int:
     if action == "report_progress":
-        return timedelta(days=rnd.randrange(60, 100), seconds=rnd.randrange(86400), microseconds=rnd.randrange(10**6))
-    days = rnd.randrange(3, 12) + (45 if action == "lapse" else 0)
-    return timedelta(days=days, seconds=rnd.randrange(8 * 3600), microseconds=rnd.randrange(10**6))
+        days, seconds = rnd.randrange(30, 75), rnd.randrange(86400)
+    else:
+        days, seconds = rnd.randrange(3, 12) + (45 if action == "lapse" else 0), rnd.randrange(8 * 3600)
+    return (days * 86400 + seconds) * 10**6 + rnd.randrange(10**6)
+
+
+class Plan:
+    """What both passes need to draw a challenge: the seed, the clock, the catalogue's shape."""
+
+    def __init__(self, seed: int, now: datetime, reports: int, catalogue: dict) -> None:
+        self.seed, self.reports = seed, reports
+        self.now_us = (now - EPOCH) // timedelta(microseconds=1)
+        self.catalogue = catalogue  # code -> (name, settings, services, collectives)
+        self.cum_weights = []
+        total = 0
+        for m in MUNICIPALITIES:
+            total += m[2]
+            self.cum_weights.append(total)
+        self.total_weight = total
+        self.targets = list(TARGETS)
+        self.target_weights = [TARGETS[t] for t in self.targets]
+
+    def draw(self, number: int) -> Draw:
+        rnd = random.Random(self.seed * 10_000_019 + number)
+        m = bisect.bisect_right(self.cum_weights, rnd.random() * self.total_weight)
+        _, services, collectives = self.catalogue[MUNICIPALITIES[m][0]][1:]
+        target = rnd.choices(self.targets, self.target_weights)[0]
+        steps = _path(target, rnd, self.reports)
+        gaps = [(rnd.randrange(1, 72) * 3600 + rnd.randrange(3600)) * 10**6 + rnd.randrange(10**6)]
+        gaps += [_gap(a, rnd) for a, _, _ in steps[1:]]
+        span = sum(gaps)
+        if target in RECENT:
+            age = int(rnd.uniform(0.5, 40) * DAY_US)
+        else:
+            age = int(rnd.uniform(0.5, max(1.0, HORIZON_DAYS - span / DAY_US)) * DAY_US)
+        return Draw(
+            municipality=m, target=target, steps=steps, gaps=gaps, filed=self.now_us - age - span,
+            service=rnd.randrange(len(services)), collective=rnd.randrange(len(collectives)),
+            divisor=rnd.choice([3, 4, 5, 6]), plan_support=rnd.randrange(40, 400),
+            duration_months=rnd.choice([12, 24, 36]), support_count=rnd.randrange(0, 600),
+        )
+
+
+def _time(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
 
 
 def admin_url(url: str) -> tuple[str, str]:
@@ -125,7 +212,7 @@ async def ensure_database(url: str, reset: bool) -> None:
 async def create_catalog(conn: asyncpg.Connection, rnd: random.Random) -> dict:
     """Municipalities, services and collectives through the app's own store functions."""
     out = {}
-    for code, name, weight, areas, overrides in MUNICIPALITIES:
+    for code, name, _weight, areas, overrides in MUNICIPALITIES:
         settings = workflow.Settings(**overrides)
         await catalog.create_municipality(conn, code, name, settings)
         services = []
@@ -145,170 +232,317 @@ async def create_catalog(conn: asyncpg.Connection, rnd: random.Random) -> dict:
                 contact_name=f"Contactpersoon {label}", email=f"contact{i}@{code.lower()}.example",
             )
             collectives.append((cid, area))
-        out[code] = (name, weight, settings, services, collectives)
+        out[code] = (name, settings, services, collectives)
     return out
 
 
-def generate(n: int, cat: dict, now: datetime, rnd: random.Random):
-    """Challenges and their events, computed with the real engine."""
-    codes = list(cat)
-    cum_weights = []
-    total = 0
-    for code in codes:
-        total += cat[code][1]
-        cum_weights.append(total)
-    targets = list(TARGETS)
-    target_weights = [TARGETS[t] for t in targets]
+class Timeline:
+    """The first pass: challenge ids in filing order, event ids in time order."""
 
-    challenges = []  # dicts, in filing order after the sort below
-    for _ in range(n):
-        code = codes[bisect.bisect_right(cum_weights, rnd.random() * total)]
-        name, _, settings, services, collectives = cat[code]
-        target = rnd.choices(targets, target_weights)[0]
-        steps = _path(target, rnd)
-        gaps = [timedelta(hours=rnd.randrange(1, 72), seconds=rnd.randrange(3600), microseconds=rnd.randrange(10**6))]
-        gaps += [_gap(a, rnd) for a, _, _ in steps[1:]]
-        span = sum(gaps, timedelta())
-        if target in RECENT:
-            age = timedelta(days=rnd.uniform(0.5, 40))
-        else:
-            age = timedelta(days=rnd.uniform(0.5, max(1.0, HORIZON_DAYS - span.days)))
-        filed = now - age - span
-        sid, category, sname, budget = services[rnd.randrange(len(services))]
-        cid, area = collectives[rnd.randrange(len(collectives))]
-        requested = budget // rnd.choice([3, 4, 5, 6])
-        challenges.append({
-            "municipality": code, "settings": settings, "target": target, "steps": steps, "gaps": gaps,
-            "created_at": filed, "service_id": sid, "collective_id": cid,
-            "title": f"{TITLES[category]} ({area})",
-            "summary": f"Een bewonersgroep uit {area} wil {sname.lower()} zelf uitvoeren, met meer zeggenschap en lagere kosten.",
-            "plan": PLAN.format(service=sname.lower(), area=area, support=rnd.randrange(40, 400), budget=f"€ {requested / 100:,.0f}"),
-            "requested_budget_cents": requested, "area": f"{name} {area}",
-            "proposed_start": (filed + timedelta(days=120)).date(), "duration_months": rnd.choice([12, 24, 36]),
-            "support_count": rnd.randrange(0, 600),
-        })
-    challenges.sort(key=lambda c: c["created_at"])
+    def __init__(self, plan: Plan, n: int) -> None:
+        t0 = time.perf_counter()
+        filings = []
+        for number in range(n):
+            d = plan.draw(number)
+            filings.append((d.filed, number, d.municipality, d.gaps if d.steps else []))
+        filings.sort()
+        self.cid_bits = max(20, (n + 1).bit_length())
+        self.number = array("q", [0])  # challenge id -> draw number
+        self.municipality = bytearray(1)  # challenge id -> municipality index
+        self.ref_no = array("l", [0])  # challenge id -> number within (municipality, year)
+        self.counters: dict[tuple[str, int], int] = {}
+        keys = []
+        self.drafts = []  # challenge ids without events
+        for cid, (filed, number, m, gaps) in enumerate(filings, start=1):
+            self.number.append(number)
+            self.municipality.append(m)
+            key = (MUNICIPALITIES[m][0], _time(filed).year)
+            self.counters[key] = self.counters.get(key, 0) + 1
+            self.ref_no.append(self.counters[key])
+            if not gaps:
+                self.drafts.append(cid)
+            t = filed
+            for step, gap in enumerate(gaps):
+                t += gap
+                keys.append((t << (self.cid_bits + STEP_BITS)) | (cid << STEP_BITS) | step)
+        del filings
+        t1 = time.perf_counter()
+        keys.sort()
+        self.keys = keys
+        print(f"  timeline: {n:,} challenges, {len(keys):,} events drawn in {t1 - t0:.1f}s, sorted in {time.perf_counter() - t1:.1f}s",
+              flush=True)
 
-    counters: dict[tuple[str, int], int] = {}
-    events = []  # (occurred_at, challenge_id, step, Event)
-    for cid0, c in enumerate(challenges):
-        challenge_id = cid0 + 1
-        key = (c["municipality"], c["created_at"].year)
-        counters[key] = counters.get(key, 0) + 1
-        c["id"] = challenge_id
-        c["ref"] = f"{key[0]}-{key[1]}-{counters[key]:04d}"
-        state = workflow.ChallengeState()
-        t = c["created_at"]
-        for step, ((action, role, fields), gap) in enumerate(zip(c["steps"], c["gaps"])):
-            t = t + gap
-            if action == "submit":
-                fields = {
-                    "title": c["title"], "summary": c["summary"], "plan": c["plan"],
-                    "requested_budget_cents": c["requested_budget_cents"], "area": c["area"],
-                    "proposed_start": c["proposed_start"], "duration_months": c["duration_months"],
-                    "service": c["service_id"], "collective": c["collective_id"],
-                }
-            elif fields == "agreement":
-                fields = {"budget_cents": c["requested_budget_cents"] * 9 // 10, "starts_on": t.date() + timedelta(days=7),
-                          "ends_on": t.date() + timedelta(days=372),
-                          "conditions": "Kwartaalrapportage; jaarrekening vóór 1 mei; de gemeente blijft eigenaar van het materieel."}
-            elif fields == "renewal":
-                fields = {"ends_on": max(t.date(), state.agreement.ends_on) + timedelta(days=730)}
-            tr = workflow.take(state, action, role, fields, t, c["settings"])
-            state = tr.state
-            events.append((t, challenge_id, step, tr.event))
-        c["state"] = state
-        c["updated_at"] = t
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
-    return challenges, events, counters
+    def split(self, key: int) -> tuple[int, int, int]:
+        """(time in µs, challenge id, step) of an event key."""
+        return (key >> (self.cid_bits + STEP_BITS), (key >> STEP_BITS) & ((1 << self.cid_bits) - 1),
+                key & ((1 << STEP_BITS) - 1))
 
 
-def chain_events(challenges, events):
-    """Global ids in time order, one hash chain per municipality."""
+def jsonb_text(value) -> str:
+    """A JSON value exactly as PostgreSQL prints it as jsonb: object keys
+    ordered by length, then bytes; ", " and ": " between items; the same
+    escapes as json.dumps with ensure_ascii=False. Checked against PostgreSQL
+    itself on a sample after every load."""
+    return _jsonb_dumps(_jsonb_order(value))
+
+
+_jsonb_dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), check_circular=False).encode
+_key_order: dict[str, tuple[int, bytes]] = {}
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    order = _key_order.get(key)
+    if order is None:
+        raw = key.encode()
+        order = _key_order[key] = (len(raw), raw)
+    return order
+
+
+def _jsonb_order(value):
+    if type(value) is dict:
+        return {k: _jsonb_order(value[k]) if type(value[k]) in (dict, list) else value[k]
+                for k in sorted(value, key=_jsonb_key)}
+    if type(value) is list:
+        return [_jsonb_order(v) if type(v) in (dict, list) else v for v in value]
+    return value
+
+
+def _challenge(plan: Plan, cid: int, number: int, ref: str) -> dict:
+    d = plan.draw(number)
+    code, name = MUNICIPALITIES[d.municipality][0], MUNICIPALITIES[d.municipality][1]
+    _, settings, services, collectives = plan.catalogue[code]
+    sid, category, sname, budget = services[d.service]
+    coll, area = collectives[d.collective]
+    requested = budget // d.divisor
+    filed = _time(d.filed)
+    return {
+        "id": cid, "ref": ref, "municipality": code, "settings": settings, "steps": d.steps,
+        "created_at": filed, "service_id": sid, "collective_id": coll,
+        "title": f"{TITLES[category]} ({area})",
+        "summary": f"Een bewonersgroep uit {area} wil {sname.lower()} zelf uitvoeren, met meer zeggenschap en lagere kosten.",
+        "plan": PLAN.format(service=sname.lower(), area=area, support=d.plan_support, budget=f"€ {requested / 100:,.0f}"),
+        "requested_budget_cents": requested, "area": f"{name} {area}",
+        "proposed_start": (filed + timedelta(days=120)).date(), "duration_months": d.duration_months,
+        "support_count": d.support_count, "state": workflow.ChallengeState(), "updated_at": filed,
+    }
+
+
+def _challenge_row(c: dict) -> tuple:
+    s = c["state"]
+    return (
+        c["id"], c["ref"], c["municipality"], c["service_id"], c["collective_id"], c["title"], c["summary"],
+        c["plan"], c["requested_budget_cents"], c["area"], c["proposed_start"], c["duration_months"],
+        c["support_count"], s.state, s.version, msgspec.json.encode(s).decode(), s.clock.due_at, s.clock.waiting_on,
+        c["created_at"], c["updated_at"], s.submitted_at,
+    )
+
+
+def _fields(c: dict, fields, t: datetime) -> dict:
+    if fields == "agreement":
+        return {"budget_cents": c["requested_budget_cents"] * 9 // 10, "starts_on": t.date() + timedelta(days=7),
+                "ends_on": t.date() + timedelta(days=372), "conditions": AGREEMENT_CONDITIONS}
+    if fields == "renewal":
+        return {"ends_on": max(t.date(), c["state"].agreement.ends_on) + timedelta(days=730)}
+    if c["state"].state == "draft":  # the first step: submit
+        return {
+            "title": c["title"], "summary": c["summary"], "plan": c["plan"],
+            "requested_budget_cents": c["requested_budget_cents"], "area": c["area"],
+            "proposed_start": c["proposed_start"], "duration_months": c["duration_months"],
+            "service": c["service_id"], "collective": c["collective_id"],
+        }
+    return fields
+
+
+# Set in the parent before the workers are forked, so that they share it.
+_PLAN: Plan | None = None
+_TIMELINE: Timeline | None = None
+
+
+def work(url: str, group: list[int], results: multiprocessing.Queue, batch: int = 20_000) -> None:
+    """One worker: the municipalities in ``group``, every event in time order."""
+    results.put(asyncio.run(_work(url, set(group), batch)))
+
+
+async def _work(url: str, group: set[int], batch: int) -> dict:
+    plan, tl = _PLAN, _TIMELINE
+    conn = await asyncpg.connect(url)
+    await conn.execute("SET synchronous_commit = off")
+    # The ledger's canonical form without its value-domain walk: the values come
+    # from the engine, and the load is verified afterwards (--verify, registry verify).
+    sha256, canonical = hashlib.sha256, msgspec.json.Encoder(order="sorted").encode
     heads: dict[str, tuple[int, str]] = {}
-    rows = []
-    for event_id, (_, challenge_id, _, event) in enumerate(events, start=1):
-        c = challenges[challenge_id - 1]
+    open_: dict[int, dict] = {}
+    events, done = [], []
+    n_events = n_challenges = 0
+
+    def ref_of(cid: int, filed: datetime) -> str:
+        return f"{MUNICIPALITIES[tl.municipality[cid]][0]}-{filed.year}-{tl.ref_no[cid]:04d}"
+
+    for cid in tl.drafts:
+        if tl.municipality[cid] in group:
+            c = _challenge(plan, cid, tl.number[cid], "")
+            c["ref"] = ref_of(cid, c["created_at"])
+            done.append(_challenge_row(c))
+    for event_id, key in enumerate(tl.keys, start=1):
+        t_us, cid, step = tl.split(key)
+        if tl.municipality[cid] not in group:
+            continue
+        c = open_.get(cid)
+        if c is None:
+            c = open_[cid] = _challenge(plan, cid, tl.number[cid], "")
+            c["ref"] = ref_of(cid, c["created_at"])
+        action, role, fields = c["steps"][step]
+        t = _time(t_us)
+        tr = workflow.take(c["state"], action, role, _fields(c, fields, t), t, c["settings"])
+        c["state"], c["updated_at"] = tr.state, t
         code = c["municipality"]
         seq, prev = heads.get(code, (0, ledger.GENESIS))
         seq += 1
-        body = ledger.event_body(event, code, seq, c["ref"], prev)
-        text = ledger.canonical(body)
-        digest = hashlib.sha256(text).hexdigest()  # == ledger.hash_body(body), without canonicalising twice
-        rows.append((event_id, code, seq, challenge_id, text.decode(), prev, digest))
+        body = ledger.event_body(tr.event, code, seq, c["ref"], prev)
+        text = canonical(body)
+        digest = sha256(text).hexdigest()
         heads[code] = (seq, digest)
-    return rows, heads
+        body["id"], body["hash"] = event_id, digest
+        events.append((event_id, code, seq, cid, text.decode(), prev, digest, jsonb_text(body)))
+        if step == len(c["steps"]) - 1:
+            done.append(_challenge_row(open_.pop(cid)))
+        if len(events) >= batch:
+            n_challenges += await _flush(conn, events, done)
+            n_events += len(events)
+            events, done = [], []
+    n_challenges += await _flush(conn, events, done)
+    n_events += len(events)
+    await conn.close()
+    assert not open_, f"{len(open_)} challenges left unfinished"
+    return {"heads": heads, "events": n_events, "challenges": n_challenges}
 
 
-async def load(conn: asyncpg.Connection, challenges, event_rows, heads, counters) -> None:
-    encode = msgspec.json.encode
-    challenge_rows = [
-        (
-            c["id"], c["ref"], c["municipality"], c["service_id"], c["collective_id"], c["title"], c["summary"],
-            c["plan"], c["requested_budget_cents"], c["area"], c["proposed_start"], c["duration_months"],
-            c["support_count"], c["state"].state, c["state"].version, encode(c["state"]).decode(),
-            c["state"].clock.due_at, c["state"].clock.waiting_on, c["created_at"], c["updated_at"],
-            c["state"].submitted_at,
+async def _flush(conn: asyncpg.Connection, events: list, done: list) -> int:
+    if done:
+        await conn.copy_records_to_table("challenges", records=done, columns=CHALLENGE_COLUMNS)
+    if events:
+        await conn.copy_records_to_table("events", records=events, columns=EVENT_COLUMNS)
+    return len(done)
+
+
+def groups(workers: int) -> list[list[int]]:
+    """Municipalities shared out over the workers, heaviest first, by weight."""
+    out: list[list[int]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for m in sorted(range(len(MUNICIPALITIES)), key=lambda m: -MUNICIPALITIES[m][2]):
+        w = load.index(min(load))
+        out[w].append(m)
+        load[w] += MUNICIPALITIES[m][2]
+    return [g for g in out if g]
+
+
+async def _foreign_keys(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    return [
+        (r["conname"], r["def"])
+        for r in await conn.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint"
+            " WHERE conrelid = 'events'::regclass AND contype = 'f' AND confrelid = 'challenges'::regclass"
         )
-        for c in challenges
     ]
-    async with conn.transaction():
-        await conn.copy_records_to_table(
-            "challenges",
-            records=challenge_rows,
-            columns=["id", "ref", "municipality_code", "service_id", "collective_id", "title", "summary", "plan",
-                     "requested_budget_cents", "area", "proposed_start", "duration_months", "support_count",
-                     "state", "version", "workflow", "due_at", "waiting_on", "created_at", "updated_at",
-                     "submitted_at"],
-        )
-        # Through a staging table, so that each served copy (events.doc) is
-        # built by the same expression as registry.store.events.append.
-        await conn.execute("CREATE TEMP TABLE seed_events ON COMMIT DROP AS SELECT id, municipality_code, seq, challenge_id, body, prev_hash, hash FROM events WITH NO DATA")
-        await conn.copy_records_to_table(
-            "seed_events",
-            records=event_rows,
-            columns=["id", "municipality_code", "seq", "challenge_id", "body", "prev_hash", "hash"],
-        )
-        await conn.execute(
-            "INSERT INTO events (id, municipality_code, seq, challenge_id, body, prev_hash, hash, doc)"
-            " SELECT id, municipality_code, seq, challenge_id, body, prev_hash, hash,"
-            " (body || jsonb_build_object('id', id, 'hash', hash))::text FROM seed_events ORDER BY id"
-        )
-        await conn.copy_records_to_table(
-            "event_actors",
-            records=[(r[0], None, "bench seed") for r in event_rows],
-            columns=["event_id", "token_id", "actor_label"],
-        )
-        await conn.execute("SELECT setval(pg_get_serial_sequence('challenges', 'id'), $1)", len(challenges))
-        await conn.execute("SELECT setval('event_ids', $1)", len(event_rows))
-        for code, (seq, digest) in heads.items():
-            await conn.execute("UPDATE ledger_heads SET seq = $2, hash = $3 WHERE municipality_code = $1", code, seq, digest)
-        await conn.executemany(
-            "INSERT INTO reference_counters (municipality_code, year, last) VALUES ($1, $2, $3)"
-            " ON CONFLICT (municipality_code, year) DO UPDATE SET last = GREATEST(reference_counters.last, EXCLUDED.last)",
-            [(code, year, last) for (code, year), last in counters.items()],
-        )
+
+
+def seed(url: str, n: int, seed_: int, reports: int, workers: int) -> None:
+    global _PLAN, _TIMELINE
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    t0 = time.perf_counter()
+
+    async def prepare() -> tuple[dict, list]:
+        conn = await asyncpg.connect(url)
+        try:
+            cat = await create_catalog(conn, random.Random(seed_))
+            fks = await _foreign_keys(conn)
+            for name, _ in fks:
+                await conn.execute(f"ALTER TABLE events DROP CONSTRAINT {name}")
+            return cat, fks
+        finally:
+            await conn.close()
+
+    cat, fks = asyncio.run(prepare())
+    _PLAN = Plan(seed_, now, reports, cat)
+    _TIMELINE = Timeline(_PLAN, n)
+    t1 = time.perf_counter()
+
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=work, args=(url, g, results)) for g in groups(workers)]
+    for p in procs:
+        p.start()
+    outs = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise SystemExit(f"a worker failed (exit code {p.exitcode})")
+    t2 = time.perf_counter()
+    heads = {code: head for o in outs for code, head in o["heads"].items()}
+    n_events = sum(o["events"] for o in outs)
+
+    async def finish() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for name, definition in fks:
+                await conn.execute(f"ALTER TABLE events ADD CONSTRAINT {name} {definition}")
+            await conn.execute("INSERT INTO event_actors (event_id, token_id, actor_label) SELECT id, NULL, 'bench seed' FROM events")
+            await conn.execute("SELECT setval(pg_get_serial_sequence('challenges', 'id'), $1)", n)
+            await conn.execute("SELECT setval('event_ids', $1)", max(n_events, 1))
+            for code, (seq, digest) in heads.items():
+                await conn.execute("UPDATE ledger_heads SET seq = $2, hash = $3 WHERE municipality_code = $1", code, seq, digest)
+            await conn.executemany(
+                "INSERT INTO reference_counters (municipality_code, year, last) VALUES ($1, $2, $3)"
+                " ON CONFLICT (municipality_code, year) DO UPDATE SET last = GREATEST(reference_counters.last, EXCLUDED.last)",
+                [(code, year, last) for (code, year), last in _TIMELINE.counters.items()],
+            )
+            # The served copies were rendered here in Python; PostgreSQL must print them the same.
+            differ = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE id IN (SELECT generate_series(1, $1, 97))"
+                " AND doc <> (body || jsonb_build_object('id', id, 'hash', hash))::text",
+                n_events,
+            )
+            if differ:
+                raise SystemExit(f"{differ} sampled events.doc differ from PostgreSQL's rendering: the jsonb_text() copy is wrong")
+            t3 = time.perf_counter()
+            print(f"  constraints, actors, heads {t3 - t2:.1f}s", flush=True)
+            await conn.execute("VACUUM (ANALYZE)")
+            print(f"  VACUUM ANALYZE {time.perf_counter() - t3:.1f}s", flush=True)
+            states = await conn.fetch("SELECT state, count(*) AS n FROM challenges GROUP BY state ORDER BY n DESC")
+            print("  states: " + ", ".join(f"{r['state']} {r['n']}" for r in states))
+        finally:
+            await conn.close()
+
+    asyncio.run(finish())
+    print(f"seeded {n:,} challenges and {n_events:,} events ({n_events / max(n, 1):.1f} a challenge)"
+          f" in {len(MUNICIPALITIES)} municipalities: timeline {t1 - t0:.1f}s, engine+ledger+COPY {t2 - t1:.1f}s"
+          f" ({len(procs)} workers), total {time.perf_counter() - t0:.1f}s", flush=True)
 
 
 async def verify(url: str) -> bool:
-    """Every municipality's chain with registry.ledger.verify_chain, plus the
-    ledger heads and the global id order."""
+    """Every municipality's chain with the ledger's own hashing, streamed,
+    plus the ledger heads and the global id order."""
     conn = await asyncpg.connect(url)
     ok = True
     try:
         for r in await conn.fetch("SELECT municipality_code, seq, hash FROM ledger_heads ORDER BY municipality_code"):
             code = r["municipality_code"]
-            rows = await conn.fetch(
-                "SELECT id, body::text AS body, hash FROM events WHERE municipality_code = $1 ORDER BY seq", code
-            )
-            pairs = [(json.loads(x["body"]), x["hash"]) for x in rows]
-            bad = ledger.verify_chain(pairs)
-            ids = [x["id"] for x in rows]
-            ordered = all(a < b for a, b in zip(ids, ids[1:]))
-            head_ok = (r["seq"], r["hash"]) == ((len(rows), rows[-1]["hash"]) if rows else (0, ledger.GENESIS))
+            expected, prev, last_id, bad, ordered = 1, ledger.GENESIS, 0, None, True
+            async with conn.transaction(readonly=True):
+                cursor = conn.cursor(
+                    "SELECT id, seq, body::text AS body, hash FROM events WHERE municipality_code = $1 ORDER BY seq", code
+                )
+                async for x in cursor:
+                    body = json.loads(x["body"])
+                    if bad is None and (x["seq"] != expected or body.get("prev_hash") != prev or ledger.hash_body(body) != x["hash"]):
+                        bad = expected
+                    ordered &= x["id"] > last_id
+                    expected, prev, last_id = expected + 1, x["hash"], x["id"]
+            count = expected - 1
+            head_ok = (r["seq"], r["hash"]) == (count, prev)
             status = "ok" if bad is None and ordered and head_ok else "BROKEN"
             ok &= status == "ok"
-            print(f"  {code}: {len(rows):>7} events, chain {'sound' if bad is None else f'breaks at seq {bad}'},"
+            print(f"  {code}: {count:>8} events, chain {'sound' if bad is None else f'breaks at seq {bad}'},"
                   f" ids {'in seq order' if ordered else 'OUT OF ORDER'}, head {'matches' if head_ok else 'DIFFERS'}: {status}")
         last = await conn.fetchval("SELECT last_value FROM event_ids")
         top = await conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
@@ -321,52 +555,39 @@ async def verify(url: str) -> bool:
     return ok
 
 
-async def main(args: argparse.Namespace) -> int:
-    url = args.database_url
-    await ensure_database(url, args.reset)
+async def present(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
-        present = await conn.fetchval("SELECT count(*) FROM challenges")
-        if present:
-            print(f"{present} challenges already present; nothing seeded (use --reset to start over)")
-        else:
-            rnd = random.Random(args.seed)
-            now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
-            t0 = time.perf_counter()
-            cat = await create_catalog(conn, rnd)
-            challenges, events, counters = generate(args.challenges, cat, now, rnd)
-            t1 = time.perf_counter()
-            rows, heads = chain_events(challenges, events)
-            t2 = time.perf_counter()
-            await load(conn, challenges, rows, heads, counters)
-            t3 = time.perf_counter()
-            await conn.execute("VACUUM (ANALYZE)")
-            t4 = time.perf_counter()
-            states: dict[str, int] = {}
-            for c in challenges:
-                states[c["state"].state] = states.get(c["state"].state, 0) + 1
-            print(f"seeded {len(challenges)} challenges and {len(rows)} events"
-                  f" ({len(rows) / len(challenges):.1f} per challenge) in {len(cat)} municipalities")
-            print("  states: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items(), key=lambda kv: -kv[1])))
-            print(f"  engine {t1 - t0:.1f}s, ledger {t2 - t1:.1f}s, COPY {t3 - t2:.1f}s, VACUUM ANALYZE {t4 - t3:.1f}s")
+        return await conn.fetchval("SELECT count(*) FROM challenges")
     finally:
         await conn.close()
-    if args.verify:
-        t = time.perf_counter()
-        ok = await verify(url)
-        print(f"  verified in {time.perf_counter() - t:.1f}s")
-        return 0 if ok else 1
-    return 0
 
 
 def cli(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--database-url", default=DEFAULT_URL, help=f"default {DEFAULT_URL} (created if missing)")
     p.add_argument("-n", "--challenges", type=int, default=100_000)
+    p.add_argument("--reports", type=int, default=DEFAULT_REPORTS,
+                   help=f"extra progress reports of a challenge in operation: 0 to N-1 (default {DEFAULT_REPORTS}; 28 gives ~10 events a challenge)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--reset", action="store_true", help="drop and recreate the database first")
     p.add_argument("--verify", action="store_true", help="check every municipality's chain afterwards")
     p.add_argument("--seed", type=int, default=2026, help="random seed")
-    return asyncio.run(main(p.parse_args(argv)))
+    args = p.parse_args(argv)
+    if not 1 <= args.reports <= 50:
+        p.error("--reports must be between 1 and 50")
+    asyncio.run(ensure_database(args.database_url, args.reset))
+    already = asyncio.run(present(args.database_url))
+    if already:
+        print(f"{already} challenges already present; nothing seeded (use --reset to start over)")
+    else:
+        seed(args.database_url, args.challenges, args.seed, args.reports, max(1, args.workers))
+    if args.verify:
+        t = time.perf_counter()
+        ok = asyncio.run(verify(args.database_url))
+        print(f"  verified in {time.perf_counter() - t:.1f}s")
+        return 0 if ok else 1
+    return 0
 
 
 if __name__ == "__main__":

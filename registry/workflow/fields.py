@@ -25,6 +25,9 @@ class Missing(Exception):
     """Raised by a kind when the value is effectively absent (e.g. blank text)."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Text(Struct, frozen=True):
     max_length: int = 20_000
     kind = "text"
@@ -37,7 +40,7 @@ class Text(Struct, frozen=True):
             raise Missing
         if "\x00" in text:
             raise ValueError("must not contain NUL characters")
-        if any("\ud800" <= c <= "\udfff" for c in text):
+        if _SURROGATE.search(text):
             raise ValueError("must be valid Unicode (no lone surrogates)")
         if len(text) > self.max_length:
             raise ValueError(f"must be at most {self.max_length} characters")
