@@ -17,11 +17,17 @@ def etag_of(body: bytes) -> str:
 
 
 def json_response(
-    request: Request, content: Any, headers: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    content: Any,
+    headers: dict[str, str] | None = None,
+    status: int = 200,
+    etag_source: bytes | None = None,
 ) -> Response:
-    """Encode once, tag it, and answer 304 when the client has it already."""
+    """Encode once, tag it, and answer 304 when the client has it already.
+    ``etag_source``: something shorter than the body that changes whenever it
+    does (for immutable content), to tag instead of the body."""
     body = content if isinstance(content, bytes) else _encode(content)
-    etag = etag_of(body)
+    etag = etag_of(body if etag_source is None else etag_source)
     all_headers = {"ETag": etag, "Cache-Control": "public, no-cache"}
     if headers:
         all_headers.update(headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import asyncpg
 
 from registry import ledger
@@ -88,16 +90,26 @@ async def challenge_events(conn: asyncpg.Connection, challenge_id: int) -> list[
     return [r["doc"] for r in rows]
 
 
-async def events_after(
-    conn: asyncpg.Connection, after: int, limit: int, municipality: str | None = None
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT id, ({PUBLIC_EVENT_SQL})::text AS doc FROM events"
-        " WHERE id > $1 AND ($3::text IS NULL OR municipality_code = $3) ORDER BY id LIMIT $2",
+class FeedPage(NamedTuple):
+    docs: bytes  # the public documents, comma-separated: the inside of a JSON array
+    count: int
+    last_id: int | None
+
+
+async def events_after(conn: asyncpg.Connection, after: int, limit: int, municipality: str | None = None) -> FeedPage:
+    """A page of the change feed in one query and one value: PostgreSQL joins
+    the stored documents, so Python neither decodes nor re-encodes them."""
+    row = await conn.fetchrow(
+        f"SELECT string_agg(convert_to({PUBLIC_EVENT_SQL}, 'UTF8'), '\\x2c'::bytea ORDER BY id) AS docs,"
+        " count(*) AS n, max(id) AS last_id FROM ("
+        f"  SELECT id, {PUBLIC_EVENT_SQL} FROM events"
+        "   WHERE id > $1 AND ($3::text IS NULL OR municipality_code = $3) ORDER BY id LIMIT $2"
+        ") page",
         after,
         limit,
         municipality,
     )
+    return FeedPage(row["docs"] or b"", row["n"], row["last_id"])
 
 
 async def chain(conn: asyncpg.Connection, municipality: str) -> list[tuple[dict, str]]:

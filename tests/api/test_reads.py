@@ -89,6 +89,26 @@ async def test_global_feed_mirrors_everything_in_order(client, place):
         assert ledger.hash_body(body) == e["hash"]
 
 
+async def test_feed_page_etag_changes_exactly_when_the_page_does(client, place):
+    (ref,) = await _file_many(client, place, 1)
+    url = f"/api/v1/events?municipality={place.code}&limit=5"
+    r = await client.get(url)
+    assert r.json()["next"] is None and len(r.json()["items"]) == 1
+    etag = r.headers["etag"]
+    assert (await client.get(url, headers={"If-None-Match": etag})).status_code == 304
+    # Another query is another tag, even with the same events on it.
+    other = await client.get(url + "&after=0")
+    assert other.status_code == 200 and other.headers["etag"] != etag
+    # A new event lands on this (not yet full) page: the old tag no longer matches.
+    await client.post(f"/api/v1/challenges/{ref}/actions/declare_admissible",
+                      json={"expected_version": 2}, headers=place.auth("reviewer"))
+    changed = await client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert [e["action"] for e in changed.json()["items"]] == ["submit", "declare_admissible"]
+    empty = await client.get(f"/api/v1/events?municipality={place.code}&after={changed.json()['items'][-1]['id']}")
+    assert empty.json() == {"items": [], "next": None}
+
+
 async def test_no_person_ever_reaches_a_public_response(client, place):
     (ref,) = await _file_many(client, place, 1)
     await client.post(f"/api/v1/challenges/{ref}/actions/request_information",
