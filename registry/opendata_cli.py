@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -43,28 +44,50 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return int(text)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
+    import asyncpg
+
+    from registry import db as dbmod
     from registry.opendata import verify
 
+    try:
+        trusted = verify.load_trusted_keys(Path(args.trusted_keys)) if args.trusted_keys else None
+    except verify.TrustedKeysError as exc:
+        print(f"error: --trusted-keys: {exc}", file=sys.stderr)
+        return 2
+    workers = args.workers or os.cpu_count() or 1
     source = args.source
-    if source and (source.startswith("http://") or source.startswith("https://")):
-        report = verify.verify_url(source)
-    elif source:
-        path = Path(source)
-        if not path.is_dir():
-            print(f"error: {source} is neither a dump directory nor an http(s) URL", file=sys.stderr)
-            return 2
-        report = verify.verify_dump(path)
-    else:
+    try:
+        if source and (source.startswith("http://") or source.startswith("https://")):
+            report = verify.verify_url(source, workers=workers, trusted=trusted)
+        elif source:
+            path = Path(source)
+            if not path.is_dir():
+                print(f"error: {source} is neither a dump directory nor an http(s) URL", file=sys.stderr)
+                return 2
+            report = verify.verify_dump(path, workers=workers, trusted=trusted)
+        else:
+            url = args.database_url or dbmod.resolve_url(_settings())
 
-        async def run():
-            conn = await _connect(args.database_url)
-            try:
-                return await verify.verify_database(conn)
-            finally:
-                await conn.close()
+            async def run():
+                conn = await _connect(url)
+                try:
+                    return await verify.verify_database(conn, url=url, workers=workers, trusted=trusted)
+                finally:
+                    await conn.close()
 
-        report = asyncio.run(run())
+            report = asyncio.run(run())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, BrokenProcessPool) as exc:  # URLError is an OSError
+        print(f"error: cannot verify {source or 'the database'}: {exc}", file=sys.stderr)
+        return 2
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -103,6 +126,13 @@ def register_cli(subparsers) -> None:
     )
     v.add_argument("source", nargs="?", help="a dump directory or a registry URL (default: the database)")
     v.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
+    v.add_argument(
+        "--trusted-keys", metavar="FILE",
+        help="a ledger-keys.json (as served at /api/v1/ledger/keys) that you obtained earlier or elsewhere: only "
+        "checkpoints signed by its keys count as signed, and one signed by a key that the source serves but FILE "
+        "does not list is reported. Without it, the keys are taken from the source itself (docs/ledger.md)",
+    )  # fmt: skip
+    v.add_argument("--workers", type=_positive, metavar="N", help="processes that check events in parallel (default: one per CPU)")
     v.set_defaults(fn=cmd_verify)
 
     c = subparsers.add_parser("checkpoint", help="sign a checkpoint of every municipality's chain head now")
