@@ -496,6 +496,8 @@ def seed(url: str, n: int, seed_: int, reports: int, workers: int) -> None:
                 " ON CONFLICT (municipality_code, year) DO UPDATE SET last = GREATEST(reference_counters.last, EXCLUDED.last)",
                 [(code, year, last) for (code, year), last in _TIMELINE.counters.items()],
             )
+            # The statistics' facts (schema/0010), by the app's own function.
+            await conn.execute("SELECT refresh_challenge_facts(NULL)")
             # The served copies were rendered here in Python; PostgreSQL must print them the same.
             differ = await conn.fetchval(
                 "SELECT count(*) FROM events WHERE id IN (SELECT generate_series(1, $1, 97))"

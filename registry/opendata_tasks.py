@@ -1,4 +1,4 @@
-"""The hourly signed checkpoint, run in every worker process.
+"""The hourly signed checkpoint and the statistics' facts, run in every worker process.
 
 Safe with several workers: ``checkpoints.make`` takes a transaction-level
 advisory lock with try-lock semantics and re-checks, under it, that the latest
@@ -14,7 +14,7 @@ import random
 
 from litestar import Litestar
 
-from registry.opendata import checkpoints
+from registry.opendata import checkpoints, stats
 
 log = logging.getLogger("registry.checkpoints")
 
@@ -38,4 +38,26 @@ async def hourly_checkpoint(app: Litestar, interval_s: float = INTERVAL_S, tick_
         await asyncio.sleep(tick_s)
 
 
-BACKGROUND = [hourly_checkpoint]
+FACTS_TICK_S = 5
+FACTS_BATCH = 200_000
+
+
+async def statistics_facts(app: Litestar, tick_s: float = FACTS_TICK_S) -> None:
+    """Keep the statistics' facts close behind the event log, so that a
+    request rarely has more than a few events to reflect. Safe with several
+    workers: a refresh skips when another one is running."""
+    await asyncio.sleep(random.uniform(0, min(tick_s, 2)))
+    while True:
+        try:
+            async with app.state.db.connection() as conn:
+                before = await conn.fetchval("SELECT last_event_id FROM challenge_facts_watermark")
+                while (upto := await stats.refresh(conn, FACTS_BATCH)) != before:
+                    before = upto
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an outage must not end the task
+            log.warning("could not refresh the statistics' facts; retrying in %ss", tick_s, exc_info=True)
+        await asyncio.sleep(tick_s)
+
+
+BACKGROUND = [hourly_checkpoint, statistics_facts]

@@ -2,72 +2,41 @@
 public timelines: a challenge's state is its last event's ``to_state``, a
 decision's date is its event's ``occurred_at``, the deadline it was held to is
 the ``due_at`` the previous event set.
+
+Each challenge's facts are derived from its events by one SQL function,
+``refresh_challenge_facts`` (schema/0010_challenge_facts.sql), and kept up
+to date for the challenges with new events; the statistics aggregate those
+facts, so a request costs a scan of one narrow row per challenge, not of
+every event.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import msgspec
 
-# The municipality's decisions on a challenge (time to decision, deadline compliance).
-DECISION_ACTIONS = ("declare_inadmissible", "accept", "propose_modification", "reject")
-# The final outcome, when there is one.
-ACCEPTED = ("accept", "consent")
-REJECTED = ("reject", "decline")
-INADMISSIBLE = ("declare_inadmissible",)
-GROUND_ACTIONS = ("reject", "declare_inadmissible")
+# Events reflected per refresh made on a request's path; the background task
+# (registry/opendata_tasks.py) catches up in larger steps.
+REQUEST_BATCH = 20_000
 
-
-def _list(items: tuple[str, ...]) -> str:
-    return ", ".join(f"'{a}'" for a in items)
-
-
-STATS_SQL = f"""
-WITH ev AS (
-    SELECT e.challenge_id, e.id,
-           e.body->>'action' AS action,
-           e.body->>'to_state' AS to_state,
-           (e.body->>'occurred_at')::timestamptz AS at,
-           (e.body->>'due_at')::timestamptz AS due_at,
-           e.body->>'waiting_on' AS waiting_on,
-           e.body->'data' AS data,
-           lag((e.body->>'due_at')::timestamptz) OVER w AS prev_due
-    FROM events e
-    JOIN challenges c ON c.id = e.challenge_id
-    JOIN services s ON s.id = c.service_id
-    WHERE e.challenge_id IS NOT NULL
-      AND ($1::text IS NULL OR e.municipality_code = $1)
-      AND ($2::text IS NULL OR s.category = $2)
-    WINDOW w AS (PARTITION BY e.challenge_id ORDER BY e.id)
-), per AS (
-    SELECT challenge_id,
-           min(at) FILTER (WHERE action = 'submit') AS submitted_at,
-           (array_agg(to_state ORDER BY id DESC))[1] AS state,
-           (array_agg(due_at ORDER BY id DESC))[1] AS due_at,
-           (array_agg(waiting_on ORDER BY id DESC))[1] AS waiting_on,
-           min(at) FILTER (WHERE action IN ({_list(DECISION_ACTIONS)})) AS decided_at,
-           (array_agg(at <= prev_due ORDER BY id)
-               FILTER (WHERE action IN ({_list(DECISION_ACTIONS)}) AND prev_due IS NOT NULL))[1] AS in_time,
-           (array_agg(action ORDER BY id DESC)
-               FILTER (WHERE action IN ({_list(ACCEPTED + REJECTED + INADMISSIBLE)})))[1] AS outcome,
-           sum((data->>'budget_cents')::bigint) FILTER (WHERE action = 'conclude_agreement') AS budget
-    FROM ev GROUP BY challenge_id
-), sel AS MATERIALIZED (
-    SELECT * FROM per
-    WHERE $3::int IS NULL OR extract(year FROM submitted_at AT TIME ZONE 'UTC') = $3
+STATS_SQL = """
+WITH sel AS MATERIALIZED (
+    SELECT * FROM challenge_facts
+    WHERE ($1::text IS NULL OR municipality_code = $1)
+      AND ($2::text IS NULL OR category = $2)
+      AND ($3::int IS NULL OR extract(year FROM submitted_at AT TIME ZONE 'UTC') = $3)
 ), overdue AS (
     SELECT waiting_on, extract(epoch FROM $4::timestamptz - due_at) / 86400 AS days
     FROM sel WHERE waiting_on IS NOT NULL AND due_at <= $4::timestamptz
 )
 SELECT
     (SELECT count(*) FROM sel) AS challenges,
-    (SELECT coalesce(jsonb_object_agg(state, n), '{{}}') FROM (SELECT state, count(*) AS n FROM sel GROUP BY state) x)::text AS states,
-    (SELECT count(*) FROM sel WHERE outcome IN ({_list(ACCEPTED)})) AS accepted,
-    (SELECT count(*) FROM sel WHERE outcome IN ({_list(REJECTED)})) AS rejected,
-    (SELECT count(*) FROM sel WHERE outcome IN ({_list(INADMISSIBLE)})) AS inadmissible,
+    (SELECT coalesce(jsonb_object_agg(state, n), '{}') FROM (SELECT state, count(*) AS n FROM sel GROUP BY state) x)::text AS states,
+    (SELECT count(*) FROM sel WHERE outcome IN ('accept', 'consent')) AS accepted,
+    (SELECT count(*) FROM sel WHERE outcome IN ('reject', 'decline')) AS rejected,
+    (SELECT count(*) FROM sel WHERE outcome = 'declare_inadmissible') AS inadmissible,
     (SELECT count(*) FROM sel WHERE decided_at IS NOT NULL) AS decided,
     (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 86400)
        FROM sel WHERE decided_at IS NOT NULL) AS median_days,
@@ -80,12 +49,12 @@ SELECT
     (SELECT count(*) FROM overdue WHERE waiting_on = 'collective') AS overdue_collective,
     (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM overdue) AS overdue_median_days,
     (SELECT max(days) FROM overdue) AS overdue_max_days,
-    (SELECT count(*) FROM sel WHERE budget IS NOT NULL) AS agreements,
-    (SELECT coalesce(sum(budget), 0) FROM sel) AS budget,
-    (SELECT coalesce(jsonb_object_agg(ground, n), '{{}}')
+    (SELECT count(*) FROM sel WHERE budget_cents IS NOT NULL) AS agreements,
+    (SELECT coalesce(sum(budget_cents), 0) FROM sel) AS budget,
+    (SELECT coalesce(jsonb_object_agg(ground, n), '{}')
        FROM (SELECT g AS ground, count(*) AS n
-               FROM ev JOIN sel USING (challenge_id), jsonb_array_elements_text(ev.data->'grounds') g
-              WHERE ev.action IN ({_list(GROUND_ACTIONS)}) GROUP BY g) x)::text AS grounds
+               FROM sel, jsonb_array_elements(sel.grounds) per_event, jsonb_array_elements_text(per_event) g
+              GROUP BY g) x)::text AS grounds
 """
 
 
@@ -187,10 +156,19 @@ async def compute(
 _CACHE_SIZE = 256
 
 
+async def refresh(conn: asyncpg.Connection, batch: int | None = REQUEST_BATCH) -> int:
+    """Reflect up to ``batch`` more events (None: all) in the facts; returns the
+    event id they are now up to date with."""
+    upto = await conn.fetchval("SELECT refresh_challenge_facts($1)", batch)
+    if upto is None:  # another session is refreshing; use what is committed
+        upto = await conn.fetchval("SELECT last_event_id FROM challenge_facts_watermark")
+    return upto
+
+
 async def cached(app_state, conn: asyncpg.Connection, municipality: str | None, category: str | None, year: int | None, now: datetime) -> Stats:
-    """Stats are a scan of the event log: keep each answer until the next
-    event (or the next minute, since "overdue now" moves with the clock)."""
-    last = await conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
+    """Keep each answer until the facts move on (or the next minute, since
+    "overdue now" moves with the clock)."""
+    last = await refresh(conn)
     cache = app_state.get("opendata_stats_cache")
     if cache is None:
         cache = app_state.opendata_stats_cache = {}

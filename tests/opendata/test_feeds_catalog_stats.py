@@ -151,3 +151,37 @@ async def test_statistics_pages_are_accessible_svg_without_javascript(client, bu
     dutch = (await client.get(f"/statistics/{code}?lang=nl")).text
     assert "Afwijzingsgronden" in dutch and "Wat deze cijfers niet laten zien" in dutch
     assert (await client.get("/statistics/GM0000")).status_code == 404
+
+
+async def test_stats_facts_follow_new_events_and_equal_a_recount(client, busy, db):
+    """The facts behind the statistics are refreshed for the challenges with
+    new events, and reflecting the events a few at a time gives exactly what
+    reflecting them at once gives."""
+    from registry.opendata import stats
+
+    code = busy.place.code
+    before = (await client.get(f"/api/v1/stats?municipality={code}")).json()
+    submitted = [r for r in busy.refs.values() if (await client.get(f"/api/v1/challenges/{r}")).json()["state"] == "submitted"]
+    ref = submitted[0]
+    r = await client.post(f"/api/v1/challenges/{ref}/actions/declare_admissible",
+                          json={"expected_version": 2}, headers=busy.place.auth("reviewer"))
+    assert r.status_code == 200, r.text
+    after = (await client.get(f"/api/v1/stats?municipality={code}")).json()
+    assert after["last_event_id"] > before["last_event_id"]
+    assert after["states"].get("submitted", 0) == before["states"]["submitted"] - 1
+    assert after["states"]["under_assessment"] == before["states"].get("under_assessment", 0) + 1
+
+    query = "SELECT * FROM challenge_facts WHERE municipality_code = $1 ORDER BY challenge_id"
+    async with db.connection() as conn:
+        whole = [dict(r) for r in await conn.fetch(query, code)]
+        assert len(whole) == len(busy.refs)
+        first = await conn.fetchval("SELECT min(id) FROM events WHERE municipality_code = $1", code)
+        async with conn.transaction():  # rewind, as if these events had never been reflected
+            await conn.execute("DELETE FROM challenge_facts WHERE municipality_code = $1", code)
+            await conn.execute("UPDATE challenge_facts_watermark SET last_event_id = $1", first - 1)
+        steps, upto = 0, first - 1
+        while (nxt := await stats.refresh(conn, 3)) != upto:
+            assert nxt - upto <= 3 or steps == 0  # at most 3 events' worth a step
+            upto, steps = nxt, steps + 1
+        assert steps >= len(busy.refs) // 3
+        assert [dict(r) for r in await conn.fetch(query, code)] == whole
