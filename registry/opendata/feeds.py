@@ -22,13 +22,17 @@ async def latest_events(
 ) -> list[tuple[dict[str, Any], str | None]]:
     """The newest public events, newest first, with the subject of events
     that are not about a challenge."""
+    # One statement per shape, so that each has its own plan: with optional
+    # filters in one statement, a generic plan may walk the whole log
+    # backwards looking for one old challenge's events.
+    if challenge_id is not None:
+        where, args = "WHERE challenge_id = $2", [challenge_id]
+    elif municipality is not None:
+        where, args = "WHERE municipality_code = $2", [municipality]
+    else:
+        where, args = "", []
     rows = await conn.fetch(
-        f"SELECT ({PUBLIC_EVENT_SQL})::text AS doc, subject FROM events"
-        " WHERE ($1::text IS NULL OR municipality_code = $1) AND ($2::bigint IS NULL OR challenge_id = $2)"
-        " ORDER BY id DESC LIMIT $3",
-        municipality,
-        challenge_id,
-        limit,
+        f"SELECT ({PUBLIC_EVENT_SQL})::text AS doc, subject FROM events {where} ORDER BY id DESC LIMIT $1", limit, *args
     )
     return [(_decode(r["doc"]), r["subject"]) for r in rows]
 
