@@ -26,22 +26,45 @@ async def _connect(url: str | None):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
+    import asyncpg
+
+    from registry import db as dbmod
     from registry.challenges import utcnow
     from registry.opendata import dump
 
     settings = _settings()
     root = Path(args.directory) if args.directory else settings.data_dir / "exports"
+    url = args.database_url or dbmod.resolve_url(settings)
 
     async def run() -> Path:
-        conn = await _connect(args.database_url)
+        conn = await _connect(url)
         try:
-            return await dump.write(conn, root, base=settings.base_url.rstrip("/"), prefix=settings.ocid_prefix, now=utcnow())
+            return await dump.write(
+                conn, root, base=settings.base_url.rstrip("/"), prefix=settings.ocid_prefix, now=utcnow(),
+                workers=dump.default_workers() if args.workers is None else args.workers, database_url=url,
+            )
         finally:
             await conn.close()
 
-    path = asyncio.run(run())
+    try:
+        path = asyncio.run(run())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, BrokenProcessPool) as e:
+        print(f"error: the export failed: {e}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes (0 or more), got {text!r}")
+    return n
 
 
 def _positive(text: str) -> int:
@@ -119,6 +142,11 @@ def register_cli(subparsers) -> None:
     e = subparsers.add_parser("export", help="write a complete, dated dump with a manifest of SHA-256 checksums")
     e.add_argument("directory", nargs="?", help="where to write it (default: DATA_DIR/exports, which the API lists)")
     e.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
+    e.add_argument(
+        "--workers", type=_workers, default=None,
+        help="processes that write the OCDS packages, each with its own connection in the dump's snapshot, while "
+        "this one writes the rest; 0: all in this process (default: the number of CPUs, at most 2)",
+    )  # fmt: skip
     e.set_defaults(fn=cmd_export)
 
     v = subparsers.add_parser(

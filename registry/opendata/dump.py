@@ -9,18 +9,22 @@ size and SHA-256.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import hashlib
 import json
+import multiprocessing
+import multiprocessing.util
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -34,12 +38,21 @@ _encode = msgspec.json.Encoder().encode
 # a dump of ten million events is CPU-bound on compression otherwise.
 GZIP_LEVEL = 1
 FLUSH_BYTES = 1 << 20
+# Challenges per OCDS part: enough parts to keep every worker busy to the end,
+# few enough that each part's query and files cost nothing next to its rows.
+RANGE_CHALLENGES = 20_000
+
+
+def default_workers() -> int:
+    """One OCDS worker per CPU, at most two: each is a Python process of its
+    own (about 40 MB), and the whole export stays within 200 MB."""
+    return min(2, os.cpu_count() or 1)
 
 FILES = {
     "challenges.ndjson.gz": ("application/x-ndjson", "Every public challenge, one JSON object a line, as GET /api/v1/challenges/{ref}."),
     "challenges.csv.gz": ("text/csv", "Every public challenge, one row each (RFC 4180, UTF-8, header row); the plan is in the NDJSON file."),
     "events.ndjson.gz": ("application/x-ndjson", "Every public event of the hash-chained ledger in global id order (docs/ledger.md)."),
-    "ocds-release-package.json.gz": ("application/json", "OCDS 1.1 release package: one release per event about a challenge."),
+    "ocds-release-package.json.gz": ("application/json", "OCDS 1.1 release package: one release per event about a challenge, by challenge, then event id."),
     "ocds-record-package.json.gz": ("application/json", "OCDS 1.1 record package: one record per challenge, with its compiled release."),
     "ledger-checkpoints.ndjson.gz": ("application/x-ndjson", "Every signed ledger checkpoint, as GET /api/v1/ledger/checkpoints."),
     "initiatives.ndjson.gz": ("application/x-ndjson", "Every citizen initiative as a Popolo Organization, as GET /api/v1/initiatives/{id}; never a person."),
@@ -118,8 +131,161 @@ def _lines(chunk: bytes) -> int:
     return chunk.count(b"\n")
 
 
-async def write(conn: asyncpg.Connection, root: Path, *, base: str, prefix: str, now: datetime, progress: Progress | None = None) -> Path:
-    """Write a dump under ``root`` and return its directory."""
+# --- the OCDS packages, in parts ---------------------------------------------------
+#
+# Both packages come from one pass over the events in challenge order (each
+# release is built once, see ocds.process_batches), cut into ranges of
+# challenge ids. Each range is written as two gzip files, either in the main
+# process or by worker processes, each with its own connection in the dump's
+# snapshot; the main process then appends the parts in order. Concatenated
+# gzip members are one valid gzip stream (RFC 1952, section 2.2).
+
+
+class Part(NamedTuple):
+    """One range's share of both packages: two gzip files of comma-separated items."""
+
+    releases: Path
+    records: Path
+    events: int
+    processes: int
+
+
+def challenge_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
+    """``(after, upto]`` ranges of challenge ids covering ``first..last``."""
+    return [(after, min(after + size, last)) for after in range(first - 1, last, size)]
+
+
+def _gzip_member(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+class _GzipPart:
+    """A gzip file of comma-separated JSON items, written a batch at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.raw = path.open("wb")
+        self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=GZIP_LEVEL, mtime=0)
+        self.empty = True
+
+    def add(self, items: list[bytes]) -> None:
+        if items:
+            self.gz.write((b"" if self.empty else b",") + b",".join(items))
+            self.empty = False
+
+    def close(self) -> None:
+        self.gz.close()
+        self.raw.close()
+
+
+async def write_ocds_part(conn: asyncpg.Connection, prefix: str, after: int, upto: int, directory: Path) -> Part:
+    """Write the releases and records of the challenges ``after < id <= upto``."""
+    releases, records = _GzipPart(directory / f"releases-{upto}.gz"), _GzipPart(directory / f"records-{upto}.gz")
+    events = processes = 0
+    try:
+        async for encoded, recs in ocds.process_batches(conn, prefix, after, upto):
+            releases.add(encoded)
+            records.add(recs)
+            events += len(encoded)
+            processes += len(recs)
+    finally:
+        releases.close()
+        records.close()
+    return Part(directory / f"releases-{upto}.gz", directory / f"records-{upto}.gz", events, processes)
+
+
+# A worker process's connection, opened once by _worker_start and used by every part it writes.
+_worker: dict[str, Any] = {}
+
+
+async def _snapshot_connection(database_url: str, snapshot: str) -> asyncpg.Connection:
+    """A connection inside a read-only transaction that sees ``snapshot``."""
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    return conn
+
+
+def _worker_start(database_url: str, snapshot: str, prefix: str) -> None:
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(_snapshot_connection(database_url, snapshot))
+    _worker.update(loop=loop, conn=conn, prefix=prefix)
+    multiprocessing.util.Finalize(None, lambda: loop.run_until_complete(conn.close()), exitpriority=10)
+
+
+def _worker_part(after: int, upto: int, directory: str) -> Part:
+    return _worker["loop"].run_until_complete(write_ocds_part(_worker["conn"], _worker["prefix"], after, upto, Path(directory)))
+
+
+def _part_jobs(conn: asyncpg.Connection, pool: ProcessPoolExecutor | None, prefix: str, ranges: list[tuple[int, int]], directory: Path) -> list[Callable[[], Awaitable[Part]]]:
+    """One job per range, in order. With a pool the parts are started now, to be
+    written while the main process writes the other files; without one, each
+    part is written on the dump's own connection when its job is called."""
+    if pool is None:
+        return [functools.partial(write_ocds_part, conn, prefix, after, upto, directory) for after, upto in ranges]
+    futures = [pool.submit(_worker_part, after, upto, str(directory)) for after, upto in ranges]
+    return [functools.partial(asyncio.wrap_future, f) for f in futures]
+
+
+def _append(out: _Hashing, part: Path) -> None:
+    with part.open("rb") as f:
+        while block := f.read(FLUSH_BYTES):
+            out.write(block)
+    part.unlink()
+
+
+async def _write_ocds(partial: Path, headers: tuple[bytes, bytes], jobs: list[Callable[[], Awaitable[Part]]], progress: Progress, total: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both packages: each header, then the parts in range order, then the closing bracket."""
+    names = ("ocds-release-package.json.gz", "ocds-record-package.json.gz")
+    outs = [_Hashing((partial / name).open("wb")) for name in names]
+    rows = [0, 0]
+    try:
+        for out, head in zip(outs, headers):
+            out.write(_gzip_member(head))
+        comma = _gzip_member(b",")
+        events = 0
+        for job in jobs:
+            part = await job()
+            if part.processes:
+                for out, path in zip(outs, (part.releases, part.records)):
+                    if rows[1]:  # a process before this part: separate the lists' items
+                        out.write(comma)
+                    await asyncio.to_thread(_append, out, path)
+                rows[0] += part.events
+                rows[1] += part.processes
+            else:
+                part.releases.unlink()
+                part.records.unlink()
+            events += part.events
+            progress.update("ocds packages", events, total)
+        for out in outs:
+            out.write(_gzip_member(ocds.PACKAGE_CLOSE))
+    finally:
+        for out in outs:
+            out.f.close()
+    progress.update("ocds packages", events, total, final=True)
+    return tuple({"bytes": out.size, "sha256": out.sha.hexdigest(), "rows": n} for out, n in zip(outs, rows))
+
+
+def _pool(workers: int, database_url: str | None, snapshot: str, prefix: str) -> ProcessPoolExecutor:
+    if not database_url:
+        raise ValueError("writing the OCDS packages in worker processes needs the database URL")
+    # spawn, not fork: the parent holds an open connection and a running event loop.
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start,
+        initargs=(database_url, snapshot, prefix),
+    )  # fmt: skip
+
+
+async def write(
+    conn: asyncpg.Connection, root: Path, *, base: str, prefix: str, now: datetime, progress: Progress | None = None,
+    workers: int = 0, database_url: str | None = None, range_size: int = RANGE_CHALLENGES,
+) -> Path:
+    """Write a dump under ``root`` and return its directory. ``workers`` > 0
+    writes the OCDS packages in that many processes (each connects to
+    ``database_url``) while this one writes the other files; 0 writes
+    everything here. The files are the same either way."""
     progress = progress or Progress()
     name = "registry-" + now.strftime("%Y-%m-%dT%H%M%SZ")
     final = root / name
@@ -127,31 +293,42 @@ async def write(conn: asyncpg.Connection, root: Path, *, base: str, prefix: str,
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
+    parts_dir = partial / "ocds-parts"
+    parts_dir.mkdir()
     files: dict[str, dict[str, Any]] = {}
     everything = exports.Filter()
+    pool = None
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        n_challenges = await conn.fetchval("SELECT count(*) FROM challenges WHERE state <> 'draft'")
-        n_events = await conn.fetchval("SELECT count(*) FROM events")
-        last_event = await conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
+        try:
+            n_challenges = await conn.fetchval("SELECT count(*) FROM challenges WHERE state <> 'draft'")
+            n_events, n_process_events, first, last, last_event = await conn.fetchrow(
+                "SELECT count(*), count(challenge_id), min(challenge_id), max(challenge_id), coalesce(max(id), 0) FROM events"
+            )
+            ranges = challenge_ranges(first, last, range_size) if first is not None else []
+            if workers > 0 and ranges:
+                pool = _pool(min(workers, len(ranges)), database_url, await conn.fetchval("SELECT pg_export_snapshot()"), prefix)
+            jobs = _part_jobs(conn, pool, prefix, ranges, parts_dir)
 
-        files["challenges.ndjson.gz"] = await _write_gz(
-            partial / "challenges.ndjson.gz", exports.challenges_ndjson(conn, everything, base, now), _lines, progress, n_challenges
-        )
-        files["challenges.csv.gz"] = await _write_gz(
-            partial / "challenges.csv.gz", exports.challenges_csv(conn, everything, base, now), lambda c: 0, progress, None
-        )
-        files["challenges.csv.gz"]["rows"] = n_challenges
-        files["events.ndjson.gz"] = await _write_gz(
-            partial / "events.ndjson.gz", exports.events_ndjson(conn, everything, record=True), _lines, progress, n_events
-        )
-        header = ocds.package_header(base, f"{base}/api/v1/exports/dumps/{name}/ocds-release-package.json.gz", now)
-        files["ocds-release-package.json.gz"] = await _write_gz(
-            partial / "ocds-release-package.json.gz", ocds.release_package_stream(conn, header, prefix), lambda c: 0, progress, None
-        )
-        header = ocds.package_header(base, f"{base}/api/v1/exports/dumps/{name}/ocds-record-package.json.gz", now)
-        files["ocds-record-package.json.gz"] = await _write_gz(
-            partial / "ocds-record-package.json.gz", ocds.record_package_stream(conn, header, prefix), lambda c: 0, progress, None
-        )
+            files["challenges.ndjson.gz"] = await _write_gz(
+                partial / "challenges.ndjson.gz", exports.challenges_ndjson(conn, everything, base, now), _lines, progress, n_challenges
+            )
+            files["challenges.csv.gz"] = await _write_gz(
+                partial / "challenges.csv.gz", exports.challenges_csv(conn, everything, base, now), lambda c: 0, progress, None
+            )
+            files["challenges.csv.gz"]["rows"] = n_challenges
+            files["events.ndjson.gz"] = await _write_gz(
+                partial / "events.ndjson.gz", exports.events_ndjson(conn, everything, record=True), _lines, progress, n_events
+            )
+            headers = tuple(
+                ocds.package_open(ocds.package_header(base, f"{base}/api/v1/exports/dumps/{name}/{fname}", now), key)
+                for fname, key in (("ocds-release-package.json.gz", "releases"), ("ocds-record-package.json.gz", "records"))
+            )
+            files["ocds-release-package.json.gz"], files["ocds-record-package.json.gz"] = await _write_ocds(
+                partial, headers, jobs, progress, n_process_events
+            )
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
         async def checkpoint_lines() -> AsyncIterator[bytes]:
             after = 0
@@ -170,6 +347,7 @@ async def write(conn: asyncpg.Connection, root: Path, *, base: str, prefix: str,
             progress, n_initiatives,
         )
         keys = await checkpoints.keys(conn, None)
+    parts_dir.rmdir()
     files["ledger-keys.json"] = _write_plain(partial / "ledger-keys.json", _encode({"keys": keys}) + b"\n")
     files["LICENSE.txt"] = _write_plain(partial / "LICENSE.txt", LICENCE_TEXT.encode())
     manifest = {

@@ -210,19 +210,23 @@ def release(row: Any, prefix: str) -> dict[str, Any]:
 
 
 def _merge(into: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
+    # ``type(x) is`` rather than isinstance: the releases are plain decoded
+    # JSON, and this runs for every field of every release in a dump.
     for key, value in src.items():
+        kind = type(value)
         if value is None:
             into.pop(key, None)
-        elif isinstance(value, dict):
-            into[key] = _merge(into[key] if isinstance(into.get(key), dict) else {}, value)
-        elif isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
-            by_id = {item["id"]: item for item in into.get(key, []) if isinstance(item, dict)}
+        elif kind is dict:
+            old = into.get(key)
+            into[key] = _merge(old if type(old) is dict else {}, value)
+        elif kind is list and value and all(type(v) is dict and "id" in v for v in value):
+            by_id = {item["id"]: item for item in into.get(key, ()) if type(item) is dict}
             for item in value:
                 by_id[item["id"]] = _merge(by_id.get(item["id"], {}), item)
             into[key] = list(by_id.values())
         else:
             # Scalars, and lists of strings: nothing below them is ever mutated.
-            into[key] = list(value) if isinstance(value, list) else value
+            into[key] = list(value) if kind is list else value
     return into
 
 
@@ -270,44 +274,52 @@ def record(releases: list[dict[str, Any]]) -> dict[str, Any]:
     return {"ocid": releases[0]["ocid"], "releases": releases, "compiledRelease": compile_releases(releases)}
 
 
-def _open(header: dict[str, Any], key: str) -> bytes:
+def package_open(header: dict[str, Any], key: str) -> bytes:
     """The package's JSON up to the opening bracket of its ``key`` list."""
     text = _encode({**header, key: []})
     return text[:-2]  # drop the closing ']}'
 
 
-async def release_package_stream(conn: asyncpg.Connection, header: dict[str, Any], prefix: str) -> AsyncIterator[bytes]:
-    """All releases as one release package, streamed (for the dump)."""
-    yield _open(header, "releases")
-    first = True
-    sql = f"SELECT {RELEASE_COLUMNS} {RELEASE_JOINS} WHERE e.challenge_id IS NOT NULL ORDER BY e.id"
-    async for batch in streams.rows(conn, sql, batch=2000):
-        parts = [_encode(release(r, prefix)) for r in batch]
-        yield (b"" if first else b",") + b",".join(parts)
-        first = False
-    yield b"]}"
+PACKAGE_CLOSE = b"]}"
 
 
-async def record_package_stream(conn: asyncpg.Connection, header: dict[str, Any], prefix: str) -> AsyncIterator[bytes]:
-    """Every contracting process as one record package, streamed: events in
-    challenge order, so only one challenge's releases are in memory at a time."""
-    yield _open(header, "records")
-    sql = f"SELECT e.challenge_id, {RELEASE_COLUMNS} {RELEASE_JOINS} WHERE e.challenge_id IS NOT NULL ORDER BY e.challenge_id, e.id"
-    current, pending, first = None, [], True
-    async for batch in streams.rows(conn, sql, batch=2000):
-        out = []
-        for r in batch:
+def process_json(releases: list[dict[str, Any]]) -> tuple[list[bytes], bytes]:
+    """One contracting process's releases, each encoded once, and its record
+    built around those same bytes: equal to ``_encode(record(releases))``."""
+    encoded = [_encode(r) for r in releases]
+    rec = (
+        b'{"ocid":' + _encode(releases[0]["ocid"]) + b',"releases":[' + b",".join(encoded)
+        + b'],"compiledRelease":' + _encode(compile_releases(releases)) + b"}"
+    )  # fmt: skip
+    return encoded, rec
+
+
+async def process_batches(conn: asyncpg.Connection, prefix: str, after: int, upto: int, batch: int = 2000) -> AsyncIterator[tuple[list[bytes], list[bytes]]]:
+    """The contracting processes of the challenges with ``after < id <= upto``,
+    in challenge order, events in id order within each: batches of (encoded
+    releases, encoded records), each batch whole processes only. One pass
+    builds each release once for both packages; the caller holds a transaction."""
+    sql = (
+        f"SELECT e.challenge_id, {RELEASE_COLUMNS} {RELEASE_JOINS}"
+        " WHERE e.challenge_id > $1 AND e.challenge_id <= $2 ORDER BY e.challenge_id, e.id"
+    )
+    current, pending = None, []
+    async for rows in streams.rows(conn, sql, after, upto, batch=batch):
+        releases: list[bytes] = []
+        records: list[bytes] = []
+        for r in rows:
             if r["challenge_id"] != current and pending:
-                out.append(_encode(record(pending)))
+                encoded, rec = process_json(pending)
+                releases += encoded
+                records.append(rec)
                 pending = []
             current = r["challenge_id"]
             pending.append(release(r, prefix))
-        if out:
-            yield (b"" if first else b",") + b",".join(out)
-            first = False
+        if records:
+            yield releases, records
     if pending:
-        yield (b"" if first else b",") + _encode(record(pending))
-    yield b"]}"
+        encoded, rec = process_json(pending)
+        yield encoded, [rec]
 
 
 # --- the local extension ----------------------------------------------------------
