@@ -159,7 +159,7 @@ _CACHE_SIZE = 256
 async def refresh(conn: asyncpg.Connection, batch: int | None = REQUEST_BATCH) -> int:
     """Reflect up to ``batch`` more events (None: all) in the facts; returns the
     event id they are now up to date with."""
-    upto = await conn.fetchval("SELECT refresh_challenge_facts($1)", batch)
+    upto = await conn.fetchval("SELECT refresh_challenge_facts($1::bigint)", batch)
     if upto is None:  # another session is refreshing; use what is committed
         upto = await conn.fetchval("SELECT last_event_id FROM challenge_facts_watermark")
     return upto
