@@ -260,7 +260,7 @@ class SegmentScan:
             return
         s = self.segment
         index = s.events
-        s.events += 1
+        s.events = index + 1
         try:
             doc = _decode(line)
             event_id = doc.pop("id", None)
@@ -276,12 +276,15 @@ class SegmentScan:
             # Not part of the chain: the event after it then breaks the link.
             self._add(index, Finding(self.where, f"has seq {seq!r}, which is not a whole number", municipality, seq, event_id))
             return
+        prev_hash = doc.get("prev_hash")
         head = s.heads.get(municipality)
         if head is None:  # its link is checked when the segments are stitched together
-            s.firsts[municipality] = (index, seq, doc.get("prev_hash"), event_id)
+            s.firsts[municipality] = (index, seq, prev_hash, event_id)
+            problems = []
+        elif seq == head[0] and prev_hash == head[1]:
             problems = []
         else:
-            problems = _link_problems(head, seq, doc.get("prev_hash"))
+            problems = _link_problems(head, seq, prev_hash)
         try:
             if hashlib.sha256(_canonical(doc)).hexdigest() != claimed:
                 problems.append("its hash does not match its content (the event was changed)")
@@ -518,22 +521,23 @@ async def verify_database(
 
 
 def _line_chunks(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Re-cut a byte stream into chunks of about ``size`` bytes that end at a line end."""
-    held: list[bytes] = []
+    """Re-cut a byte stream into chunks that end at a line end, each the
+    shortest such of at least ``size`` bytes (the last one may be shorter)."""
+    held: list[memoryview] = []
     n = 0
     for piece in pieces:
-        held.append(piece)
-        n += len(piece)
-        if n < size:
-            continue
-        cut = piece.rfind(b"\n") + 1
-        if cut == 0:
-            continue
-        held[-1] = piece[:cut]
-        yield b"".join(held)
-        held = [piece[cut:]]
-        n = len(held[0])
-    if n:
+        view, start = memoryview(piece), 0
+        while n + len(piece) - start >= size:
+            cut = piece.find(b"\n", max(start, start + size - n - 1)) + 1
+            if cut == 0:
+                break
+            held.append(view[start:cut])
+            yield b"".join(held)
+            held, n, start = [], 0, cut
+        if start < len(piece):
+            held.append(view[start:])
+            n += len(piece) - start
+    if held:
         yield b"".join(held)
 
 
