@@ -210,20 +210,26 @@ def release(row: Any, prefix: str) -> dict[str, Any]:
 
 
 def _merge(into: dict[str, Any], src: dict[str, Any]) -> dict[str, Any]:
-    # ``type(x) is`` rather than isinstance: the releases are plain decoded
-    # JSON, and this runs for every field of every release in a dump.
+    # This runs for every field of every release in a dump, so: ``type(x) is``
+    # rather than isinstance (the releases are plain decoded JSON), and an
+    # object or list equal to what is already there is left as it is (merging
+    # it would change nothing; no field of a release is a number in one
+    # release and a boolean in another, where == would not tell them apart).
     for key, value in src.items():
         kind = type(value)
         if value is None:
             into.pop(key, None)
         elif kind is dict:
             old = into.get(key)
-            into[key] = _merge(old if type(old) is dict else {}, value)
+            if old != value:
+                into[key] = _merge(old if type(old) is dict else {}, value)
         elif kind is list and value and all(type(v) is dict and "id" in v for v in value):
-            by_id = {item["id"]: item for item in into.get(key, ()) if type(item) is dict}
-            for item in value:
-                by_id[item["id"]] = _merge(by_id.get(item["id"], {}), item)
-            into[key] = list(by_id.values())
+            old = into.get(key, ())
+            if old != value:
+                by_id = {item["id"]: item for item in old if type(item) is dict}
+                for item in value:
+                    by_id[item["id"]] = _merge(by_id.get(item["id"], {}), item)
+                into[key] = list(by_id.values())
         else:
             # Scalars, and lists of strings: nothing below them is ever mutated.
             into[key] = list(value) if kind is list else value
@@ -294,11 +300,12 @@ def process_json(releases: list[dict[str, Any]]) -> tuple[list[bytes], bytes]:
     return encoded, rec
 
 
-async def process_batches(conn: asyncpg.Connection, prefix: str, after: int, upto: int, batch: int = 2000) -> AsyncIterator[tuple[list[bytes], list[bytes]]]:
+async def process_batches(conn: asyncpg.Connection, prefix: str, after: int, upto: int, batch: int = 500) -> AsyncIterator[tuple[list[bytes], list[bytes]]]:
     """The contracting processes of the challenges with ``after < id <= upto``,
     in challenge order, events in id order within each: batches of (encoded
     releases, encoded records), each batch whole processes only. One pass
-    builds each release once for both packages; the caller holds a transaction."""
+    builds each release once for both packages; the caller holds a transaction.
+    A batch of 500 events is a few MB in memory, and as fast as bigger ones."""
     sql = (
         f"SELECT e.challenge_id, {RELEASE_COLUMNS} {RELEASE_JOINS}"
         " WHERE e.challenge_id > $1 AND e.challenge_id <= $2 ORDER BY e.challenge_id, e.id"

@@ -167,3 +167,62 @@ def _extended_schema() -> dict:
     schema["properties"].update(patch["properties"])
     schema["definitions"].update(patch["definitions"])
     return schema
+
+
+async def test_dump_packages_in_parts_read_validate_and_equal_the_api(client, db, database_url, busy, clock, validator, tmp_path):
+    import gzip
+    import json
+    import shutil
+    import subprocess
+
+    from registry.opendata import dump
+
+    prefix = client._transport.app.state.settings.ocid_prefix
+    async with db.connection() as conn:
+        path = await dump.write(conn, tmp_path, base=BASE, prefix=prefix, now=clock(), workers=2,
+                                database_url=database_url, range_size=3)  # fmt: skip
+    packages = {}
+    for name in ("ocds-release-package.json.gz", "ocds-record-package.json.gz"):
+        data = (path / name).read_bytes()
+        text = gzip.decompress(data)
+        if shutil.which("zcat"):
+            assert subprocess.run(["zcat", str(path / name)], capture_output=True, check=True).stdout == text
+        packages[name] = json.loads(text)
+    releases, records = packages["ocds-release-package.json.gz"], packages["ocds-record-package.json.gz"]
+    assert releases["uri"] == f"{BASE}/api/v1/exports/dumps/{path.name}/ocds-release-package.json.gz"
+
+    # By challenge, then event id (docs/opendata.md); the records in the same order.
+    async with db.connection() as conn:
+        by_challenge = await conn.fetch("SELECT c.ref FROM challenges c WHERE EXISTS (SELECT 1 FROM events e"
+                                        " WHERE e.challenge_id = c.id) ORDER BY c.id")  # fmt: skip
+    assert [rec["ocid"] for rec in records["records"]] == [f"{prefix}-{r['ref']}" for r in by_challenge]
+    assert [rel for rec in records["records"] for rel in rec["releases"]] == releases["releases"]
+    for rec in records["records"]:
+        ids = [rel["challenge"]["ledger"]["eventId"] for rel in rec["releases"]]
+        assert ids == sorted(ids)
+
+    # Exactly what the API serves, release for release and record for record.
+    ours = {f"{prefix}-{ref}" for ref in busy.refs.values()}
+    api = (await client.get(f"/api/v1/ocds/releases?municipality={busy.place.code}&limit=1000")).json()["releases"]
+    mine = [r for r in releases["releases"] if r["ocid"] in ours]
+    assert sorted(mine, key=lambda r: r["challenge"]["ledger"]["eventId"]) == api
+    mine_records = [rec for rec in records["records"] if rec["ocid"] in ours]
+    assert len(mine_records) == len(ours)
+    for rec in mine_records:
+        assert rec == (await client.get(f"/api/v1/ocds/records/{rec['ocid']}")).json()["records"][0]
+
+    _assert_valid(validator({**releases, "releases": mine}))
+    _assert_valid(validator({**records, "records": mine_records}))
+
+
+async def test_a_record_built_around_its_encoded_releases_is_the_encoded_record(db, busy):
+    from registry.opendata import ocds
+
+    async with db.connection() as conn:
+        ids = await conn.fetch("SELECT id FROM challenges WHERE ref = any($1::text[])", list(busy.refs.values()))
+        for row in ids:
+            releases = await ocds.challenge_releases(conn, row["id"], "ocds-r2c0nl")
+            encoded, rec = ocds.process_json(releases)
+            assert encoded == [ocds._encode(r) for r in releases]
+            assert rec == ocds._encode(ocds.record(releases))
+    assert len(ids) == len(busy.refs)
