@@ -522,10 +522,22 @@ async def verify_database(
 
 def _line_chunks(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Re-cut a byte stream into chunks that end at a line end, each the
-    shortest such of at least ``size`` bytes (the last one may be shorter)."""
+    shortest such of at least ``size`` bytes (the last one may be shorter).
+    If reading the stream fails, the whole lines before the failure come
+    out first, then the error."""
     held: list[memoryview] = []
     n = 0
-    for piece in pieces:
+    pieces = iter(pieces)
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            break
+        except Exception:
+            whole = b"".join(held)
+            if cut := whole.rfind(b"\n") + 1:
+                yield whole[:cut]
+            raise
         view, start = memoryview(piece), 0
         while n + len(piece) - start >= size:
             cut = piece.find(b"\n", max(start, start + size - n - 1)) + 1
@@ -564,8 +576,10 @@ def _sha256(path: Path) -> str:
 
 
 def _read_gz(path: Path) -> Iterator[bytes]:
+    # read1: what one step of decompression gives, so that a damaged file
+    # fails after everything before the damage came out.
     with gzip.open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read1(1 << 20):
             yield chunk
 
 
@@ -587,13 +601,17 @@ def verify_dump(
     if not manifest_path.exists():
         report.add(Finding(str(directory), "no manifest.json: not a registry dump"))
         return report
-    manifest = json.loads(manifest_path.read_text())
-    for f in manifest.get("files", []):
-        path = directory / f["name"]
+    try:
+        listed = [(f["name"], f["bytes"], f["sha256"]) for f in json.loads(manifest_path.read_bytes())["files"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        report.add(Finding("manifest.json", f"cannot be read: {exc!r}"))
+        listed = []
+    for name, size, digest in listed:
+        path = directory / name
         if not path.exists():
-            report.add(Finding(f["name"], "is listed in manifest.json but missing"))
-        elif path.stat().st_size != f["bytes"] or _sha256(path) != f["sha256"]:
-            report.add(Finding(f["name"], "its SHA-256 differs from manifest.json (the file was changed)"))
+            report.add(Finding(name, "is listed in manifest.json but missing"))
+        elif path.stat().st_size != size or _sha256(path) != digest:
+            report.add(Finding(name, "its SHA-256 differs from manifest.json (the file was changed)"))
     try:
         served = {k["key_id"]: k["public_key"] for k in json.loads((directory / "ledger-keys.json").read_text())["keys"]}
         cps = [json.loads(line) for line in _lines_from_chunks(_read_gz(directory / "ledger-checkpoints.ndjson.gz")) if line.strip()]

@@ -145,6 +145,13 @@ async def test_dump_workers_report_exactly_what_one_pass_reports(ledger_db, tmp_
     assert [(f.municipality, f.seq) for f in report.bad_events()] == [(places[0].code, 9)], report.summary()
     assert f"events.ndjson.gz: line {n + 6} is not a ledger event" in report.summary(), report.summary()
 
+    # Cut off in its last gzip member: the events before the cut are checked, then the file is reported.
+    members = [gzip.compress(b"\n".join(lines[i : i + 10]) + b"\n") for i in range(0, len(lines), 10)]
+    events_path.write_bytes(b"".join(members)[: -len(members[-1]) // 2])
+    report = agree()
+    assert 0 < report.events < sum(1 for line in lines if line), report.summary()
+    assert "events.ndjson.gz: cannot be read: Compressed file ended" in report.summary(), report.summary()
+
 
 async def test_trusted_keys(ledger_db, tmp_path):
     conn, url, _, key, clock = ledger_db
