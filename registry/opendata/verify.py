@@ -456,7 +456,7 @@ def _in_order(submit: Callable[[Any], Future], items: Iterator[Any], in_flight: 
 RECORD_SQL = """
 SELECT r, CASE WHEN doc <> r THEN json_build_array(municipality_code, seq, id)::text END
 FROM (
-    SELECT id, municipality_code, seq, doc, (body || jsonb_build_object('id', id, 'hash', hash))::text AS r
+    SELECT id, municipality_code, seq, doc, ({record})::text AS r
     FROM events WHERE id >= $1 AND id < $2 ORDER BY id OFFSET 0
 ) s
 """
@@ -464,6 +464,7 @@ FROM (
 
 async def _scan_range(conn, where: str, required: Required, lo: int, hi: int) -> Segment:
     from registry.opendata.streams import COPY_TIMEOUT
+    from registry.store.events import RECORD_EVENT_SQL
 
     scan = SegmentScan(where, required)
     rest = b""
@@ -476,8 +477,8 @@ async def _scan_range(conn, where: str, required: Required, lo: int, hi: int) ->
             scan.record_line(line)
 
     # Control characters as quote and delimiter: each value verbatim (see streams.copy_lines).
-    await conn.copy_from_query(RECORD_SQL, lo, hi, output=sink, format="csv", quote="\x01", delimiter="\x02",
-                               timeout=COPY_TIMEOUT)  # fmt: skip
+    sql = RECORD_SQL.format(record=RECORD_EVENT_SQL)
+    await conn.copy_from_query(sql, lo, hi, output=sink, format="csv", quote="\x01", delimiter="\x02", timeout=COPY_TIMEOUT)
     if rest:
         scan.record_line(rest)
     return scan.segment
