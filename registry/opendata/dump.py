@@ -46,7 +46,7 @@ RANGE_CHALLENGES = 20_000
 
 def default_workers() -> int:
     """One OCDS worker per CPU, at most two: each is a Python process of its
-    own (about 40 MB), and the whole export stays within 200 MB."""
+    own (50-65 MB), and the whole export stays within 200 MB."""
     return min(2, os.cpu_count() or 1)
 
 FILES = {
@@ -180,7 +180,8 @@ class _GzipPart:
 
 async def write_ocds_part(conn: asyncpg.Connection, prefix: str, after: int, upto: int, directory: Path) -> Part:
     """Write the releases and records of the challenges ``after < id <= upto``."""
-    releases, records = _GzipPart(directory / f"releases-{upto}.gz"), _GzipPart(directory / f"records-{upto}.gz")
+    paths = directory / f"releases-{upto}.gz", directory / f"records-{upto}.gz"
+    releases, records = _GzipPart(paths[0]), _GzipPart(paths[1])
     events = processes = 0
     try:
         async for encoded, recs in ocds.process_batches(conn, prefix, after, upto):
@@ -191,7 +192,7 @@ async def write_ocds_part(conn: asyncpg.Connection, prefix: str, after: int, upt
     finally:
         releases.close()
         records.close()
-    return Part(directory / f"releases-{upto}.gz", directory / f"records-{upto}.gz", events, processes)
+    return Part(*paths, events, processes)
 
 
 # A worker process's connection, opened once by _worker_start and used by every part it writes.
