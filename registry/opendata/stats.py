@@ -13,49 +13,68 @@ every event.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import msgspec
+
+from registry.workflow.procedure import STATES
 
 # Events reflected per refresh made on a request's path; the background task
 # (registry/opendata_tasks.py) catches up in larger steps.
 REQUEST_BATCH = 20_000
 
-STATS_SQL = """
-WITH sel AS MATERIALIZED (
-    SELECT * FROM challenge_facts
+# The figures in one pass over the facts: every count is a FILTERed aggregate,
+# so one scan answers one municipality, or (grouped) every municipality and
+# the total at once for the comparison page.
+_STATE_COUNTS = ",\n    ".join(
+    f"count(*) FILTER (WHERE state = '{state}') AS \"state:{state}\"" for state in sorted(STATES)
+)
+_OVERDUE = "waiting_on IS NOT NULL AND due_at <= $4::timestamptz"
+_FILTERS = """
     WHERE ($1::text IS NULL OR municipality_code = $1)
       AND ($2::text IS NULL OR category = $2)
-      AND ($3::int IS NULL OR extract(year FROM submitted_at AT TIME ZONE 'UTC') = $3)
-), overdue AS (
-    SELECT waiting_on, extract(epoch FROM $4::timestamptz - due_at) / 86400 AS days
-    FROM sel WHERE waiting_on IS NOT NULL AND due_at <= $4::timestamptz
-)
-SELECT
-    (SELECT count(*) FROM sel) AS challenges,
-    (SELECT coalesce(jsonb_object_agg(state, n), '{}') FROM (SELECT state, count(*) AS n FROM sel GROUP BY state) x)::text AS states,
-    (SELECT count(*) FROM sel WHERE outcome IN ('accept', 'consent')) AS accepted,
-    (SELECT count(*) FROM sel WHERE outcome IN ('reject', 'decline')) AS rejected,
-    (SELECT count(*) FROM sel WHERE outcome = 'declare_inadmissible') AS inadmissible,
-    (SELECT count(*) FROM sel WHERE decided_at IS NOT NULL) AS decided,
-    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 86400)
-       FROM sel WHERE decided_at IS NOT NULL) AS median_days,
-    (SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 86400)
-       FROM sel WHERE decided_at IS NOT NULL) AS p90_days,
-    (SELECT count(*) FROM sel WHERE in_time) AS within,
-    (SELECT count(*) FROM sel WHERE NOT in_time) AS late,
-    (SELECT count(*) FROM overdue) AS overdue,
-    (SELECT count(*) FROM overdue WHERE waiting_on = 'municipality') AS overdue_municipality,
-    (SELECT count(*) FROM overdue WHERE waiting_on = 'collective') AS overdue_collective,
-    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM overdue) AS overdue_median_days,
-    (SELECT max(days) FROM overdue) AS overdue_max_days,
-    (SELECT count(*) FROM sel WHERE budget_cents IS NOT NULL) AS agreements,
-    (SELECT coalesce(sum(budget_cents), 0) FROM sel) AS budget,
-    (SELECT coalesce(jsonb_object_agg(ground, n), '{}')
-       FROM (SELECT g AS ground, count(*) AS n
-               FROM sel, jsonb_array_elements(sel.grounds) per_event, jsonb_array_elements_text(per_event) g
-              GROUP BY g) x)::text AS grounds
-"""
+      AND ($3::int IS NULL OR extract(year FROM submitted_at AT TIME ZONE 'UTC') = $3)"""
+
+
+def _figures_sql(grouped: bool) -> str:
+    return f"""
+SELECT {"CASE WHEN grouping(municipality_code) = 0 THEN municipality_code END" if grouped else "$1::text"} AS municipality,
+    count(*) AS challenges,
+    {_STATE_COUNTS},
+    count(*) FILTER (WHERE outcome IN ('accept', 'consent')) AS accepted,
+    count(*) FILTER (WHERE outcome IN ('reject', 'decline')) AS rejected,
+    count(*) FILTER (WHERE outcome = 'declare_inadmissible') AS inadmissible,
+    count(decided_at) AS decided,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 86400)
+        FILTER (WHERE decided_at IS NOT NULL) AS median_days,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 86400)
+        FILTER (WHERE decided_at IS NOT NULL) AS p90_days,
+    count(*) FILTER (WHERE in_time) AS within,
+    count(*) FILTER (WHERE NOT in_time) AS late,
+    count(*) FILTER (WHERE {_OVERDUE}) AS overdue,
+    count(*) FILTER (WHERE {_OVERDUE} AND waiting_on = 'municipality') AS overdue_municipality,
+    count(*) FILTER (WHERE {_OVERDUE} AND waiting_on = 'collective') AS overdue_collective,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM $4::timestamptz - due_at) / 86400)
+        FILTER (WHERE {_OVERDUE}) AS overdue_median_days,
+    max(extract(epoch FROM $4::timestamptz - due_at) / 86400) FILTER (WHERE {_OVERDUE}) AS overdue_max_days,
+    count(budget_cents) AS agreements,
+    coalesce(sum(budget_cents), 0) AS budget
+FROM challenge_facts{_FILTERS}
+{"GROUP BY GROUPING SETS ((municipality_code), ())" if grouped else ""}"""
+
+
+def _grounds_sql(grouped: bool) -> str:
+    return f"""
+SELECT {"CASE WHEN grouping(municipality_code) = 0 THEN municipality_code END" if grouped else "$1::text"} AS municipality,
+       g AS ground, count(*) AS n
+FROM challenge_facts, jsonb_array_elements(grounds) per_event, jsonb_array_elements_text(per_event) g{_FILTERS}
+  AND grounds <> '[]'
+GROUP BY {"GROUPING SETS ((municipality_code, g), (g))" if grouped else "g"}"""
+
+
+FIGURES_SQL, FIGURES_BY_MUNICIPALITY_SQL = _figures_sql(False), _figures_sql(True)
+GROUNDS_SQL, GROUNDS_BY_MUNICIPALITY_SQL = _grounds_sql(False), _grounds_sql(True)
 
 
 class Outcomes(msgspec.Struct, frozen=True):
@@ -122,13 +141,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-async def compute(
-    conn: asyncpg.Connection, municipality: str | None, category: str | None, year: int | None, now: datetime, last_event_id: int
-) -> Stats:
-    r = await conn.fetchrow(STATS_SQL, municipality, category, year, now)
+def _stats(r: Any, grounds: dict[str, int], municipality: str | None, category: str | None, year: int | None,
+           now: datetime, last_event_id: int) -> Stats:
     finals = r["accepted"] + r["rejected"] + r["inadmissible"]
     decisions = r["within"] + r["late"]
-    grounds = msgspec.json.decode(r["grounds"])
+    states = {state: r[f"state:{state}"] for state in sorted(STATES) if r[f"state:{state}"]}
     return Stats(
         municipality=municipality,
         category=category,
@@ -136,7 +153,7 @@ async def compute(
         computed_at=now,
         last_event_id=last_event_id,
         challenges=r["challenges"],
-        states=dict(sorted(msgspec.json.decode(r["states"]).items())),
+        states=states,
         outcomes=Outcomes(
             r["accepted"], r["rejected"], r["inadmissible"],
             _share(r["accepted"], finals), _share(r["rejected"], finals), _share(r["inadmissible"], finals),
@@ -153,6 +170,40 @@ async def compute(
     )
 
 
+async def compute(
+    conn: asyncpg.Connection, municipality: str | None, category: str | None, year: int | None, now: datetime, last_event_id: int
+) -> Stats:
+    args = (municipality, category, year, now)
+    r = await conn.fetchrow(FIGURES_SQL, *args)
+    grounds = {g["ground"]: g["n"] for g in await conn.fetch(GROUNDS_SQL, *args[:3])}
+    return _stats(r, grounds, municipality, category, year, now, last_event_id)
+
+
+async def compute_by_municipality(
+    conn: asyncpg.Connection, codes: list[str], category: str | None, year: int | None, now: datetime, last_event_id: int
+) -> tuple[dict[str, Stats], Stats]:
+    """Every municipality's figures and the total, in two scans of the facts."""
+    args = (None, category, year, now)
+    rows = {r["municipality"]: r for r in await conn.fetch(FIGURES_BY_MUNICIPALITY_SQL, *args)}
+    grounds: dict[str | None, dict[str, int]] = {}
+    for g in await conn.fetch(GROUNDS_BY_MUNICIPALITY_SQL, *args[:3]):
+        grounds.setdefault(g["municipality"], {})[g["ground"]] = g["n"]
+
+    def one(code: str | None) -> Stats:
+        # A municipality without any challenge that has events has no row: zeros.
+        return _stats(rows.get(code, _EMPTY), grounds.get(code, {}), code, category, year, now, last_event_id)
+
+    return {code: one(code) for code in codes}, one(None)
+
+
+_EMPTY: dict[str, Any] = {
+    "challenges": 0, "accepted": 0, "rejected": 0, "inadmissible": 0, "decided": 0, "median_days": None,
+    "p90_days": None, "within": 0, "late": 0, "overdue": 0, "overdue_municipality": 0, "overdue_collective": 0,
+    "overdue_median_days": None, "overdue_max_days": None, "agreements": 0, "budget": 0,
+    **{f"state:{state}": 0 for state in STATES},
+}  # fmt: skip
+
+
 _CACHE_SIZE = 256
 
 
@@ -165,17 +216,33 @@ async def refresh(conn: asyncpg.Connection, batch: int | None = REQUEST_BATCH) -
     return upto
 
 
+def _cache(app_state) -> dict:
+    cache = app_state.get("opendata_stats_cache")
+    if cache is None:
+        cache = app_state.opendata_stats_cache = {}
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    return cache
+
+
 async def cached(app_state, conn: asyncpg.Connection, municipality: str | None, category: str | None, year: int | None, now: datetime) -> Stats:
     """Keep each answer until the facts move on (or the next minute, since
     "overdue now" moves with the clock)."""
     last = await refresh(conn)
-    cache = app_state.get("opendata_stats_cache")
-    if cache is None:
-        cache = app_state.opendata_stats_cache = {}
+    cache = _cache(app_state)
     key = (municipality, category, year, last, now.replace(second=0, microsecond=0))
     hit = cache.get(key)
     if hit is None:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
         hit = cache[key] = await compute(conn, municipality, category, year, now, last)
+    return hit
+
+
+async def cached_by_municipality(app_state, conn: asyncpg.Connection, codes: list[str], now: datetime) -> tuple[dict[str, Stats], Stats]:
+    """The comparison: every municipality and the total, cached like ``cached``."""
+    last = await refresh(conn)
+    cache = _cache(app_state)
+    key = ("by municipality", tuple(codes), last, now.replace(second=0, microsecond=0))
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = await compute_by_municipality(conn, codes, None, None, now, last)
     return hit

@@ -59,11 +59,8 @@ async def comparison(request: Request, db: NamedDependency[Db]) -> Template:
     now = request.app.state.clock()
     async with db.connection() as conn:
         municipalities = await catalog.list_municipalities(conn)
-        rows = []
-        for m in municipalities:
-            s = await stats.cached(request.app.state, conn, m["code"], None, None, now)
-            rows.append({"code": m["code"], "name": m["name"], "s": s})
-        total = await stats.cached(request.app.state, conn, None, None, None, now)
+        each, total = await stats.cached_by_municipality(request.app.state, conn, [m["code"] for m in municipalities], now)
+        rows = [{"code": m["code"], "name": m["name"], "s": each[m["code"]]} for m in municipalities]
     with_decisions = [r for r in rows if r["s"].days_to_decision.decided]
     return Template(
         "opendata/comparison.html",

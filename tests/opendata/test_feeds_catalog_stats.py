@@ -185,3 +185,21 @@ async def test_stats_facts_follow_new_events_and_equal_a_recount(client, busy, d
             upto, steps = nxt, steps + 1
         assert steps >= len(busy.refs) // 3
         assert [dict(r) for r in await conn.fetch(query, code)] == whole
+
+
+async def test_comparison_figures_equal_each_municipality_alone(client, busy, other_place, db, clock):
+    """The comparison page's one grouped pass gives each municipality exactly
+    the figures it gets alone, zeros where nothing happened, and the total."""
+    from registry.opendata import stats
+
+    now = clock()
+    async with db.connection() as conn:
+        last = await stats.refresh(conn, None)
+        each, total = await stats.compute_by_municipality(conn, [busy.place.code, other_place.code], None, None, now, last)
+        assert each[busy.place.code] == await stats.compute(conn, busy.place.code, None, None, now, last)
+        assert each[busy.place.code].challenges == len(busy.refs)
+        assert each[other_place.code] == await stats.compute(conn, other_place.code, None, None, now, last)
+        assert each[other_place.code].challenges == 0 and each[other_place.code].states == {}
+        assert total == await stats.compute(conn, None, None, None, now, last)
+    page = await client.get("/statistics")
+    assert page.status_code == 200 and busy.place.code in page.text
