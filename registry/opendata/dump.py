@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gzip
 import hashlib
 import json
 import multiprocessing
@@ -28,15 +27,17 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
+from isal import igzip
 
 from registry import ledger
 from registry.opendata import LICENCE_ID, LICENCE_TEXT, LICENCE_URL, checkpoints, exports, ocds
 
 DUMP_NAME = re.compile(r"^registry-\d{4}-\d{2}-\d{2}T\d{6}Z$")
 _encode = msgspec.json.Encoder().encode
-# Level 2: several times faster than the default (6), for 10-30 % more bytes; a
-# dump of ten million events is CPU-bound on compression otherwise. Measured on
-# the dump's own JSON, level 1 is no faster and 5-9 % bigger.
+# ISA-L's gzip (python-isal), level 2: on the dump's own JSON 5.5 times as
+# fast as zlib's level 2 (1,030 against 190 MB/s on this machine) and a little
+# smaller (17.2 against 17.6 % of the input); any gzip reader reads it. A dump
+# of ten million events is CPU-bound on compression otherwise.
 GZIP_LEVEL = 2
 FLUSH_BYTES = 1 << 20
 # Challenges per OCDS part: enough parts to keep every worker busy to the end,
@@ -104,7 +105,7 @@ async def _write_gz(path: Path, chunks: AsyncIterator[bytes], count: Callable[[b
     rows = 0
     with path.open("wb") as raw:
         h = _Hashing(raw)
-        gz = gzip.GzipFile(filename="", mode="wb", fileobj=h, compresslevel=GZIP_LEVEL, mtime=0)
+        gz = igzip.IGzipFile(filename="", mode="wb", fileobj=h, compresslevel=GZIP_LEVEL, mtime=0)
         pending: list[bytes] = []
         size = 0
         async for chunk in chunks:
@@ -157,7 +158,7 @@ def challenge_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
 
 
 def _gzip_member(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    return igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 class _GzipPart:
@@ -165,7 +166,7 @@ class _GzipPart:
 
     def __init__(self, path: Path) -> None:
         self.raw = path.open("wb")
-        self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=GZIP_LEVEL, mtime=0)
+        self.gz = igzip.IGzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=GZIP_LEVEL, mtime=0)
         self.empty = True
 
     def add(self, items: list[bytes]) -> None:
