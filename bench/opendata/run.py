@@ -6,7 +6,7 @@ Not part of the test suite; run on demand against a dedicated database:
     python bench/opendata/run.py --challenges 20000    # a quick run
     python bench/opendata/run.py --skip export,verify  # only some measurements
 
-Seeds with bench/seed.py (wrapped, not changed), then measures in one run:
+Seeds with bench/seed.py (10 events a challenge) if the database is empty, then measures in one run:
 - PostgreSQL's own ``COPY (SELECT ...) TO STDOUT`` of the events (the same
   query and options the registry uses), into /dev/null, as the yardstick;
 - GET /api/v1/exports/events.ndjson over HTTP from ``registry serve`` (one
@@ -69,13 +69,25 @@ async def missing_database(url: str) -> bool:
 
 
 def timed(cmd: list[str], env: dict | None = None) -> dict:
-    """Wall time and peak RSS of a command, via /usr/bin/time -v."""
+    """Wall time, CPU time (user+sys of the command and its children, via
+    /usr/bin/time -v) and peak RSS of the whole process tree (workers
+    included), sampled every 0.1 s."""
     t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
+    p = subprocess.Popen(["/usr/bin/time", "-v", *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_kb(p.pid))
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+    out, err = p.communicate()
+    done.set()
     wall = time.perf_counter() - t
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return {"seconds": round(wall, 2), "peak_rss_mb": round(int(m.group(1)) / 1024, 1) if m else None,
-            "exit": p.returncode, "stdout_tail": p.stdout[-600:]}  # fmt: skip
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
+    return {"seconds": round(wall, 2), "cpu_seconds": round(cpu, 1), "peak_tree_rss_mb": round(peak[0] / 1024, 1),
+            "exit": p.returncode, "stdout_tail": out[-600:]}  # fmt: skip
 
 
 def copy_baseline(url: str) -> dict:
@@ -191,11 +203,12 @@ def main() -> int:
 
     n_challenges, n_events = (0, 0) if asyncio.run(missing_database(url)) else asyncio.run(counts(url))
     if not n_events:
-        sh([sys.executable, str(ROOT / "bench" / "seed.py"), "--database-url", url, "-n", str(args.challenges)])
+        # --reports 29: about 10 events a challenge, so 1,000,000 challenges give 10,000,000 events.
+        sh([sys.executable, str(ROOT / "bench" / "seed.py"), "--database-url", url, "-n", str(args.challenges), "--reports", "29"])
         n_challenges, n_events = asyncio.run(counts(url))
     sh([sys.executable, "-m", "registry.cli", "migrate"], env={**os.environ, "REGISTRY_DATABASE_URL": url}, stdout=subprocess.DEVNULL)
     results: dict = {"at": datetime.now(timezone.utc).isoformat(), "challenges": n_challenges, "events": n_events,
-                     "cpus": os.cpu_count()}  # fmt: skip
+                     "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}  # fmt: skip
     print(f"{n_challenges:,} challenges, {n_events:,} events", flush=True)
 
     if "copy" not in skip:
