@@ -196,3 +196,33 @@ def test_a_malformed_trusted_keys_file_is_refused_clearly(tmp_path, content, say
     path.write_bytes(content)
     with pytest.raises(verify.TrustedKeysError, match=says):
         verify.load_trusted_keys(path)
+
+
+def _chain(municipality: str, n: int) -> list[dict]:
+    events, prev = [], ledger.GENESIS
+    for seq in range(1, n + 1):
+        body = {"municipality": municipality, "seq": seq, "action": "x", "data": {"n": seq}, "prev_hash": prev}
+        prev = ledger.hash_body(body)
+        events.append({**body, "id": seq, "hash": prev})
+    return events
+
+
+def test_odd_lines_are_reported_the_same_in_one_segment_and_in_many():
+    events = _chain("GM0001", 6)
+    events[2]["seq"] = "3"  # not a whole number: not part of the chain, the next event breaks the link
+    lines = [json.dumps(e).encode() for e in events]
+    lines[4:4] = [b"", b'{"municipality": 5, "seq": 9}', b"   "]
+    stream = b"\n".join(lines)
+
+    def report(chunks: list[bytes]) -> str:
+        stitcher = verify.Stitcher("x", {}, verify.Report())
+        for chunk in chunks:
+            stitcher.add(verify.scan_chunk("x", {}, chunk))
+        return stitcher.finish().summary()
+
+    one = report([stream])
+    assert report([line + b"\n" for line in lines]) == one
+    assert report(list(verify._line_chunks([stream[i : i + 7] for i in range(0, len(stream), 7)], 50))) == one
+    assert "x: GM0001 #3 (event id 3): has seq '3', which is not a whole number" in one
+    assert "x: line 5 is not a ledger event: its municipality is not a string" in one
+    assert "x: GM0001 #4 (event id 4): has seq 4 where 3 was expected" in one, one
