@@ -57,20 +57,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes (0 or more), got {text!r}")
-    return n
+def _at_least(minimum: int):
+    """An argparse type: a whole number of processes, at least ``minimum``."""
 
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of processes ({minimum} or more), got {text!r}")
+        return int(text)
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
-    return int(text)
+    return parse
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -143,7 +138,7 @@ def register_cli(subparsers) -> None:
     e.add_argument("directory", nargs="?", help="where to write it (default: DATA_DIR/exports, which the API lists)")
     e.add_argument("--database-url", help="default: REGISTRY_DATABASE_URL or the embedded server")
     e.add_argument(
-        "--workers", type=_workers, default=None,
+        "--workers", type=_at_least(0), default=None,
         help="processes that write the OCDS packages, each with its own connection in the dump's snapshot, while "
         "this one writes the rest; 0: all in this process (default: the number of CPUs, at most 2)",
     )  # fmt: skip
@@ -160,7 +155,7 @@ def register_cli(subparsers) -> None:
         "checkpoints signed by its keys count as signed, and one signed by a key that the source serves but FILE "
         "does not list is reported. Without it, the keys are taken from the source itself (docs/ledger.md)",
     )  # fmt: skip
-    v.add_argument("--workers", type=_positive, metavar="N", help="processes that check events in parallel (default: one per CPU)")
+    v.add_argument("--workers", type=_at_least(1), metavar="N", help="processes that check events in parallel (default: one per CPU)")
     v.set_defaults(fn=cmd_verify)
 
     c = subparsers.add_parser("checkpoint", help="sign a checkpoint of every municipality's chain head now")
