@@ -220,6 +220,10 @@ def main() -> int:
             if "http" not in skip:
                 results["http_events_ndjson"] = http_export(server, "/api/v1/exports/events.ndjson")
                 print("HTTP events.ndjson", results["http_events_ndjson"], flush=True)
+                if "copy" not in skip:
+                    # Again, now that the first COPY has warmed the cache for the download too.
+                    results["copy_events_after"] = copy_baseline(url)
+                    print("COPY again", results["copy_events_after"], flush=True)
             if "feed" not in skip:
                 results["change_feed_start"] = change_feed(server, args.pages, 0)
                 results["change_feed_middle"] = change_feed(server, args.pages, n_events // 2)
@@ -244,7 +248,9 @@ def main() -> int:
         results["registry_verify_database"] = timed([sys.executable, "-m", "registry.cli", "verify"], env)
         print("verify", results["registry_verify_database"], flush=True)
     if "copy_events" in results and "http_events_ndjson" in results:
-        results["http_vs_copy"] = round(results["copy_events"]["seconds"] / results["http_events_ndjson"]["seconds"], 2)
+        # Against the faster of the two COPY runs: the fair yardstick.
+        copy_s = min(results[k]["seconds"] for k in ("copy_events", "copy_events_after") if k in results)
+        results["http_vs_copy"] = round(copy_s / results["http_events_ndjson"]["seconds"], 2)
 
     (HERE / "results").mkdir(exist_ok=True)
     path = HERE / "results" / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
