@@ -72,9 +72,11 @@ def tender_status(from_state: str, to_state: str) -> str:
     return "withdrawn"  # inadmissible, lapsed, rejected, withdrawn before an agreement
 
 
-# The columns a release needs besides the event: all public.
+# The columns a release needs besides the event: all public. The event is read
+# from its served copy (events.doc: the body plus id and hash, stored as text),
+# so PostgreSQL does not render the jsonb body for every release.
 RELEASE_COLUMNS = """
-    e.id, e.hash, e.body::text AS body, m.name AS municipality_name,
+    e.id, e.hash, e.doc AS body, m.name AS municipality_name,
     c.collective_id, co.name AS collective_name, co.legal_form,
     c.service_id, s.name AS service_name, s.category, s.department, c.support_count
 """
