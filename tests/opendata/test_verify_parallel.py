@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 
 import asyncpg
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -247,3 +248,28 @@ def test_odd_lines_are_reported_the_same_in_one_segment_and_in_many():
     assert "x: GM0001 #3 (event id 3): has seq '3', which is not a whole number" in one
     assert "x: line 5 is not a ledger event: its municipality is not a string" in one
     assert "x: GM0001 #4 (event id 4): has seq 4 where 3 was expected" in one, one
+
+
+async def test_a_live_registry_url_verifies_and_a_lying_server_is_caught(ledger_db, tmp_path):
+    """`registry verify https://…` against a real server over HTTP: the served
+    events, checkpoints and keys verify, with one worker and with several, and
+    with pinned keys; when the served copy of an event is changed, the URL
+    check names that event."""
+    from tests.live.conftest import start_live_server
+
+    conn, url, places, _, _ = ledger_db
+    with start_live_server(url) as base:
+        keys = tmp_path / "ledger-keys.json"
+        keys.write_bytes(httpx.get(f"{base}/api/v1/ledger/keys", timeout=10).raise_for_status().content)
+        for extra in (["--workers", "1"], ["--workers", "3"], ["--trusted-keys", str(keys)]):
+            out = _cli("verify", base, *extra)
+            assert out.returncode == 0, out.stdout + out.stderr
+            assert "60 events in 3 chains, 1 checkpoints checked." in out.stdout
+        decoy = await conn.fetchrow("SELECT id, municipality_code, seq FROM events WHERE seq = 5 ORDER BY id LIMIT 1")
+        await _superuser(conn, ("UPDATE events SET doc = replace(doc, 'stap', 'Stap') WHERE id = $1", decoy["id"]))
+        out = _cli("verify", base + "/api/v1")
+        assert out.returncode == 1
+        assert f"FIRST BAD EVENT: {base}/api/v1/exports/events.ndjson: {decoy['municipality_code']} #5 (event id {decoy['id']})" \
+            f": its hash does not match its content" in out.stdout, out.stdout
+    out = _cli("verify", base)  # the server is gone
+    assert out.returncode == 2 and "error" in out.stderr.lower() and "Traceback" not in out.stderr, out.stderr
