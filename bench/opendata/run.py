@@ -10,7 +10,8 @@ Seeds with bench/seed.py (10 events a challenge) if the database is empty, then 
 - PostgreSQL's own ``COPY (SELECT ...) TO STDOUT`` of the events (the same
   query and options the registry uses), into /dev/null, as the yardstick;
 - GET /api/v1/exports/events.ndjson over HTTP from ``registry serve`` (one
-  worker), with the peak RSS of the server's processes, sampled every 0.1 s;
+  worker), with the peak RSS of the server's processes, sampled every 0.1 s,
+  then challenges.ndjson and challenges.csv the same way;
 - the change feed, 1,000 events a page, pages per second on one connection;
 - ``registry export`` and ``registry verify`` as subprocesses, wall time and
   peak RSS (``/usr/bin/time -v``).
@@ -220,6 +221,9 @@ def main() -> int:
             if "http" not in skip:
                 results["http_events_ndjson"] = http_export(server, "/api/v1/exports/events.ndjson")
                 print("HTTP events.ndjson", results["http_events_ndjson"], flush=True)
+                for name in ("challenges.ndjson", "challenges.csv"):
+                    results[f"http_{name}"] = http_export(server, f"/api/v1/exports/{name}")
+                    print(f"HTTP {name}", results[f"http_{name}"], flush=True)
                 if "copy" not in skip:
                     # Again, now that the first COPY has warmed the cache for the download too.
                     results["copy_events_after"] = copy_baseline(url)
