@@ -281,6 +281,10 @@ def _pool(workers: int, database_url: str | None, snapshot: str, prefix: str) ->
     )  # fmt: skip
 
 
+def dump_name(now: datetime) -> str:
+    return "registry-" + now.strftime("%Y-%m-%dT%H%M%SZ")
+
+
 async def write(
     conn: asyncpg.Connection, root: Path, *, base: str, prefix: str, now: datetime, progress: Progress | None = None,
     workers: int = 0, database_url: str | None = None, range_size: int = RANGE_CHALLENGES,
@@ -288,9 +292,22 @@ async def write(
     """Write a dump under ``root`` and return its directory. ``workers`` > 0
     writes the OCDS packages in that many processes (each connects to
     ``database_url``) while this one writes the other files; 0 writes
-    everything here. The files are the same either way."""
-    progress = progress or Progress()
-    name = "registry-" + now.strftime("%Y-%m-%dT%H%M%SZ")
+    everything here. The files are the same either way. A dump that fails
+    (or is interrupted) leaves nothing behind: its partial directory, which
+    may already hold gigabytes, is removed."""
+    try:
+        return await _write(conn, root, base=base, prefix=prefix, now=now, progress=progress or Progress(),
+                            workers=workers, database_url=database_url, range_size=range_size)
+    except BaseException:
+        shutil.rmtree(root / (dump_name(now) + ".partial"), ignore_errors=True)
+        raise
+
+
+async def _write(
+    conn: asyncpg.Connection, root: Path, *, base: str, prefix: str, now: datetime, progress: Progress,
+    workers: int, database_url: str | None, range_size: int,
+) -> Path:
+    name = dump_name(now)
     final = root / name
     partial = root / (name + ".partial")
     if partial.exists():

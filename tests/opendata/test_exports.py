@@ -8,6 +8,8 @@ import io
 import json
 import zlib
 
+import pytest
+
 from registry.opendata import dump
 from registry.opendata.exports import CSV_COLUMNS
 from tests.conftest import BASE, filing
@@ -113,6 +115,20 @@ async def test_dump_by_workers_in_small_parts_equals_a_dump_in_one_process(db, d
     assert rows[0] == rows[1]
     assert rows[1]["ocds-record-package.json.gz"] == n >= len(busy.refs)
     assert rows[1]["ocds-release-package.json.gz"] == len(json.loads(gzip.decompress((many / "ocds-release-package.json.gz").read_bytes()))["releases"])
+
+
+async def test_a_failed_dump_leaves_nothing_behind(db, busy, clock, tmp_path):
+    """Workers that cannot reach the database fail the dump after the other
+    files were written; the partial directory goes with it."""
+    root = tmp_path / "dumps"
+    async with db.connection() as conn:
+        with pytest.raises(Exception):
+            await dump.write(conn, root, base=BASE, prefix="ocds-r2c0nl", now=clock(), workers=2,
+                             database_url="postgresql://postgres@127.0.0.1:1/nowhere", range_size=2)  # fmt: skip
+        assert list(root.iterdir()) == []
+        # And the next dump is fine.
+        made = await dump.write(conn, root, base=BASE, prefix="ocds-r2c0nl", now=clock())
+    assert [p.name for p in root.iterdir()] == [made.name]
 
 
 async def test_dump_workers_read_the_dump_snapshot(db, database_url, client, place, busy):
