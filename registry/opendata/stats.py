@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from registry.store import catalog
 from registry.workflow.procedure import STATES
 
 # Events reflected per refresh made on a request's path; the background task
@@ -237,9 +238,10 @@ async def cached(app_state, conn: asyncpg.Connection, municipality: str | None, 
     return hit
 
 
-async def cached_by_municipality(app_state, conn: asyncpg.Connection, codes: list[str], now: datetime) -> tuple[dict[str, Stats], Stats]:
+async def cached_by_municipality(app_state, conn: asyncpg.Connection, now: datetime) -> tuple[dict[str, Stats], Stats]:
     """The comparison: every municipality and the total, cached like ``cached``."""
     last = await refresh(conn)
+    codes = [m["code"] for m in await catalog.municipality_names(conn)]
     cache = _cache(app_state)
     key = ("by municipality", tuple(codes), last, now.replace(second=0, microsecond=0))
     hit = cache.get(key)

@@ -108,6 +108,12 @@ async def list_municipalities(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
+async def municipality_names(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Code and name of every municipality, by code: without the counts of
+    list_municipalities, which cost a scan of the challenges."""
+    return await conn.fetch("SELECT code, name FROM municipalities ORDER BY code")
+
+
 async def get_municipality(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {MUNICIPALITY_COLUMNS},"

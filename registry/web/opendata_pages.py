@@ -58,8 +58,8 @@ Category = Literal[catalog.CATEGORIES]  # type: ignore[valid-type]
 async def comparison(request: Request, db: NamedDependency[Db]) -> Template:
     now = request.app.state.clock()
     async with db.connection() as conn:
-        municipalities = await catalog.list_municipalities(conn)
-        each, total = await stats.cached_by_municipality(request.app.state, conn, [m["code"] for m in municipalities], now)
+        municipalities = await catalog.municipality_names(conn)
+        each, total = await stats.cached_by_municipality(request.app.state, conn, now)
         rows = [{"code": m["code"], "name": m["name"], "s": each[m["code"]]} for m in municipalities]
     with_decisions = [r for r in rows if r["s"].days_to_decision.decided]
     return Template(
