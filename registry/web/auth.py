@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-from registry.accounts import SessionUser, session_user
+from registry.accounts import SessionUser, end_session, session_user
 
 SESSION_COOKIE = "rtc_session"
 RESIDENT_IDLE = timedelta(days=14)
@@ -61,6 +61,22 @@ def session_cookie(
 def clear_session_cookie(request: Request, name: str = SESSION_COOKIE, path: str = "/") -> Cookie:
     return Cookie(key=name, value="", path=path, httponly=True, samesite="lax",
                   secure=request.app.state.settings.secure_cookies, max_age=0)
+
+
+def see(url: str) -> Redirect:
+    """After a form: the browser GETs ``url`` (303 See Other)."""
+    return Redirect(url, status_code=303)
+
+
+async def sign_out(request: Request, to: str, name: str = SESSION_COOKIE, path: str = "/") -> Response:
+    """End the session in cookie ``name`` (if any), clear the cookie, go to ``to``."""
+    token = request.cookies.get(name)
+    if token:
+        async with request.app.state.db.connection() as conn:
+            await end_session(conn, token)
+    response = see(to)
+    response.set_cookie(clear_session_cookie(request, name, path))
+    return response
 
 
 def client_of(request: Request) -> str:

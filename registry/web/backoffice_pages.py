@@ -11,7 +11,7 @@ path /backoffice, 30 minutes idle); CSRF on every form (Litestar's middleware).
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, AsyncIterator
 from urllib.parse import quote, urlencode
@@ -27,9 +27,9 @@ from registry.backoffice import authz, service, totp
 from registry.backoffice import store as bo
 from registry.backoffice.authz import Staff
 from registry.db import Db
-from registry.errors import Forbidden, Invalid, NotFound, RegistryError, StaleVersion
+from registry.errors import Invalid, NotFound, StaleVersion
 from registry.store import catalog
-from registry.web.auth import clear_session_cookie, client_of, current_user, safe_next, session_cookie
+from registry.web.auth import clear_session_cookie, client_of, current_user, safe_next, see, session_cookie, sign_out
 from registry.workflow.fields import Day, Grounds, Int, Text
 from registry.workflow.grounds import GROUNDS
 
@@ -86,10 +86,6 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Te
     if staff is not None and request.cookies.get(COOKIE):
         cookies.append(session_cookie(request, request.cookies[COOKIE], idle=service.STAFF_IDLE, name=COOKIE, path=PATH))
     return Template(f"backoffice/{name}", context=context, status_code=status, cookies=cookies)
-
-
-def see(url: str) -> Redirect:
-    return Redirect(url, status_code=303)
 
 
 async def form_of(request: Request) -> Any:
@@ -162,14 +158,8 @@ async def code(request: Request, db: NamedDependency[Db]) -> Response:
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request, db: NamedDependency[Db]) -> Response:
-    token = request.cookies.get(COOKIE)
-    if token:
-        async with db.connection() as conn:
-            await accounts.end_session(conn, token)
-    response = see(f"{PATH}/login")
-    response.set_cookie(clear_session_cookie(request, COOKIE, PATH))
-    return response
+async def logout(request: Request) -> Response:
+    return await sign_out(request, f"{PATH}/login", COOKIE, PATH)
 
 
 @get("/account", include_in_schema=False)

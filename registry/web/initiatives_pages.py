@@ -17,11 +17,11 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from registry.accounts import RateLimited, hit_rate_limit
 from registry.db import Db
-from registry.errors import Forbidden, Invalid, NotFound, RegistryError
+from registry.errors import Forbidden, Invalid, NotFound
 from registry.initiatives import (
     CARE_BUTTONS, CARE_DONE, CARE_EVENTS, DOMAINS, LEGAL_FORMS, RECIPROCITY, RECIPROCITY_EXAMPLES, care, members, popolo,
 )
@@ -31,7 +31,7 @@ from registry.initiatives.charts import bar_chart
 from registry.inputs import NO_NUL
 from registry.store import catalog
 from registry.store import challenges as challenge_store
-from registry.web.auth import client_of, current_user, require_user
+from registry.web.auth import client_of, current_user, require_user, see
 from registry.workflow.fields import MAX_INT
 
 CODE = r"^GM[0-9]{4}$"
@@ -57,10 +57,6 @@ def render(name: str, status: int = 200, **context: Any) -> Template:
     context.update(DOMAINS=DOMAINS, RECIPROCITY=RECIPROCITY, RECIPROCITY_EXAMPLES=RECIPROCITY_EXAMPLES,
                    LEGAL_FORMS=LEGAL_FORMS, CARE_BUTTONS=CARE_BUTTONS, CARE_DONE=CARE_DONE, CARE_EVENTS=CARE_EVENTS)
     return Template(f"initiatives/{name}", context=context, status_code=status)
-
-
-def see(url: str) -> Redirect:
-    return Redirect(url, status_code=303)
 
 
 # --- the directory ---------------------------------------------------------------

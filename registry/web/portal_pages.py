@@ -15,7 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from registry import accounts, workflow
 from registry.accounts import AccountError, RateLimited
@@ -27,12 +27,13 @@ from registry.store import catalog
 from registry.web.auth import (
     RESIDENT_IDLE,
     SESSION_COOKIE,
-    clear_session_cookie,
     client_of,
     current_user,
     require_user,
     safe_next,
+    see,
     session_cookie,
+    sign_out,
 )
 from registry.web.i18n import N_, locale_of
 from registry.workflow import DomainError
@@ -84,10 +85,6 @@ async def form_of(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
 
 
-def see_other(url: str) -> Redirect:
-    return Redirect(url, status_code=303)
-
-
 async def confirmed_user(request: Request):
     user = await require_user(request)
     if not user.confirmed:
@@ -100,7 +97,7 @@ class _Unconfirmed(Exception):
 
 
 def handle_unconfirmed(request: Request, exc: _Unconfirmed) -> Response:
-    return see_other("/account?confirm=1")
+    return see("/account?confirm=1")
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -170,20 +167,14 @@ async def login(request: Request, db: NamedDependency[Db]) -> Response:
         form.pop("password", None)
         return await page(request, "login", 429 if isinstance(exc, RateLimited) else 422, form=form,
                           errors={"email": exc.detail})  # fmt: skip
-    response = see_other(safe_next(form.get("next"), "/my/challenges"))
+    response = see(safe_next(form.get("next"), "/my/challenges"))
     response.cookies.append(session_cookie(request, token))
     return response
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request, db: NamedDependency[Db]) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        async with db.connection() as conn:
-            await accounts.end_session(conn, token)
-    response = see_other("/challenges")
-    response.cookies.append(clear_session_cookie(request))
-    return response
+async def logout(request: Request) -> Response:
+    return await sign_out(request, "/challenges")
 
 
 @get("/password/forgot", include_in_schema=False)
@@ -252,7 +243,7 @@ async def account_preferences(request: Request, db: NamedDependency[Db]) -> Resp
             await store.set_frequency(conn, user.id, form["frequency"])
         if form.get("locale") in ("nl", "en"):
             await store.set_locale(conn, user.id, form["locale"])
-    return see_other("/account?saved=1")
+    return see("/account?saved=1")
 
 
 @post("/account/confirm-again", include_in_schema=False)
@@ -291,7 +282,7 @@ async def collective_create(request: Request, db: NamedDependency[Db]) -> Respon
     except FormErrors as exc:
         return await page(request, "collective_new", 422, form=form, errors=exc.errors, municipalities=municipalities)
     collective_id = await service.create_collective(db, user, values, now_of(request))
-    return see_other(f"/my/collectives/{collective_id}?created=1")
+    return see(f"/my/collectives/{collective_id}?created=1")
 
 
 async def _my_collective(db: Db, user, collective_id: int):
@@ -328,7 +319,7 @@ async def collective_invite(request: Request, db: NamedDependency[Db], collectiv
             members = await store.members(conn, collective_id)
             contact = await store.contact(conn, collective_id)
         return await page(request, "collective", 422, c=collective, members=members, contact=contact, form=form, errors=errors)
-    return see_other(f"/my/collectives/{collective_id}?invited=1")
+    return see(f"/my/collectives/{collective_id}?invited=1")
 
 
 @post("/my/collectives/{collective_id:int}/leave", include_in_schema=False)
@@ -338,7 +329,7 @@ async def collective_leave(request: Request, db: NamedDependency[Db], collective
         await service.leave(db, user, collective_id)
     except NotFound as exc:
         raise NotFoundException(exc.detail) from None
-    return see_other("/account")
+    return see("/account")
 
 
 @get("/invite", include_in_schema=False)
@@ -355,7 +346,7 @@ async def invite_accept(request: Request, db: NamedDependency[Db]) -> Response:
         collective_id = await service.accept_invite(db, user, form.get("token", ""), now_of(request))
     except (Invalid, Forbidden) as exc:
         return await page(request, "invite", 422, token=form.get("token", ""), errors={"token": exc.detail})
-    return see_other(f"/my/collectives/{collective_id}")
+    return see(f"/my/collectives/{collective_id}")
 
 
 @get("/collectives/{collective_id:int}", include_in_schema=False)
@@ -414,7 +405,7 @@ async def file_new_draft(request: Request, db: NamedDependency[Db], collective_i
         if svc is None or svc["municipality_code"] != collective["municipality_code"] or not svc["challengeable"]:
             raise NotFoundException("This service cannot be challenged by your collective.")
         draft_id = await store.create_draft(conn, collective_id, service_id, user.id, now_of(request))
-    return see_other(f"/drafts/{draft_id}/what")
+    return see(f"/drafts/{draft_id}/what")
 
 
 FIELD_LABELS = {
@@ -469,7 +460,7 @@ async def draft_step(request: Request, db: NamedDependency[Db], draft_id: Id, st
         raise NotFoundException("There is no such step.")
     draft, collective, attachments = await _draft_and_collective(db, user, draft_id)
     if draft.challenge_ref:
-        return see_other(f"/my/challenges/{draft.challenge_ref}")
+        return see(f"/my/challenges/{draft.challenge_ref}")
     problems = service.all_errors(draft.fields) if step == "review" else {}
     return await _draft_page(request, draft, collective, attachments, step, problems=problems)
 
@@ -507,7 +498,7 @@ async def draft_save(request: Request, db: NamedDependency[Db], draft_id: Id, st
         return await _draft_page(request, draft, collective, attachments, step, values, errors, status=422)
     if intent == "save":
         return await _draft_page(request, draft, collective, attachments, step, values, saved=True)
-    return see_other(f"/drafts/{draft_id}/{service.STEPS[service.STEPS.index(step) + 1]}")
+    return see(f"/drafts/{draft_id}/{service.STEPS[service.STEPS.index(step) + 1]}")
 
 
 @post("/drafts/{draft_id:int}/submit", include_in_schema=False)
@@ -522,7 +513,7 @@ async def draft_submit(request: Request, db: NamedDependency[Db], draft_id: Id) 
     except (DomainError, RegistryError) as exc:
         return await _draft_page(request, draft, collective, attachments, "review", status=422,
                                  problems={}, refused=exc.detail)  # fmt: skip
-    return see_other(f"/my/challenges/{ref}?submitted=1")
+    return see(f"/my/challenges/{ref}?submitted=1")
 
 
 @post("/drafts/{draft_id:int}/delete", include_in_schema=False)
@@ -531,7 +522,7 @@ async def draft_delete(request: Request, db: NamedDependency[Db], draft_id: Id) 
     draft, _, _ = await _draft_and_collective(db, user, draft_id)
     async with db.transaction() as conn:
         await store.delete_draft(conn, draft.id)
-    return see_other("/file")
+    return see("/file")
 
 
 async def _upload(request: Request) -> tuple[dict[str, str], UploadFile | None]:
@@ -565,7 +556,7 @@ async def draft_upload(request: Request, db: NamedDependency[Db], draft_id: Id) 
             content=content, sha256=files.checksum(content), public=fields.get("public") == "1", user_id=user.id,
             now=now_of(request),
         )  # fmt: skip
-    return see_other(f"/drafts/{draft_id}/review#attachments")
+    return see(f"/drafts/{draft_id}/review#attachments")
 
 
 @post("/drafts/{draft_id:int}/attachments/{attachment_id:int}/delete", include_in_schema=False)
@@ -574,7 +565,7 @@ async def draft_attachment_delete(request: Request, db: NamedDependency[Db], dra
     draft, _, _ = await _draft_and_collective(db, user, draft_id)
     async with db.transaction() as conn:
         await store.delete_draft_attachment(conn, attachment_id, draft.id)
-    return see_other(f"/drafts/{draft_id}/review#attachments")
+    return see(f"/drafts/{draft_id}/review#attachments")
 
 
 # --- my challenges ------------------------------------------------------------------------------------------
@@ -645,7 +636,7 @@ async def my_challenge_act(request: Request, db: NamedDependency[Db], ref: Ref, 
         field = getattr(exc, "field", None) or "_"
         return await _my_challenge_page(request, db, user, ref, 409 if isinstance(exc, StaleVersion) else 422,
                                         errors={action: {field: exc.detail}}, form={action: form})  # fmt: skip
-    return see_other(f"/my/challenges/{ref}?done={action}")
+    return see(f"/my/challenges/{ref}?done={action}")
 
 
 @post("/my/challenges/{ref:str}/attachments", include_in_schema=False, request_max_body_size=UPLOAD_LIMIT)
@@ -668,7 +659,7 @@ async def my_challenge_upload(request: Request, db: NamedDependency[Db], ref: Re
             content=content, sha256=files.checksum(content), public=fields.get("public") == "1", user_id=user.id,
             now=now_of(request),
         )  # fmt: skip
-    return see_other(f"/my/challenges/{ref}#attachments")
+    return see(f"/my/challenges/{ref}#attachments")
 
 
 # --- support and public attachments --------------------------------------------------------------------------
@@ -705,7 +696,7 @@ async def support(request: Request, db: NamedDependency[Db], ref: Ref) -> Respon
         raise NotFoundException(exc.detail) from None
     except (Invalid, RateLimited) as exc:
         return await _support_page(request, db, ref, 429 if isinstance(exc, RateLimited) else 422, error=exc.detail)
-    return see_other(f"/challenges/{ref}/support?done=1")
+    return see(f"/challenges/{ref}/support?done=1")
 
 
 @get("/attachments/{attachment_id:int}", include_in_schema=False)
