@@ -12,6 +12,7 @@ every event.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -217,34 +218,31 @@ async def refresh(conn: asyncpg.Connection, batch: int | None = REQUEST_BATCH) -
     return upto
 
 
-def _cache(app_state) -> dict:
+async def _cached(app_state, key: tuple, now: datetime, make: Callable[[], Awaitable[Any]]) -> Any:
+    """``make()``'s answer under ``key`` (which names the facts' watermark),
+    kept until the facts move on or the minute turns ("overdue now" moves with
+    the clock)."""
     cache = app_state.get("opendata_stats_cache")
     if cache is None:
         cache = app_state.opendata_stats_cache = {}
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    return cache
+    key = (*key, now.replace(second=0, microsecond=0))
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        hit = cache[key] = await make()
+    return hit
 
 
 async def cached(app_state, conn: asyncpg.Connection, municipality: str | None, category: str | None, year: int | None, now: datetime) -> Stats:
-    """Keep each answer until the facts move on (or the next minute, since
-    "overdue now" moves with the clock)."""
     last = await refresh(conn)
-    cache = _cache(app_state)
-    key = (municipality, category, year, last, now.replace(second=0, microsecond=0))
-    hit = cache.get(key)
-    if hit is None:
-        hit = cache[key] = await compute(conn, municipality, category, year, now, last)
-    return hit
+    return await _cached(app_state, (municipality, category, year, last), now,
+                         lambda: compute(conn, municipality, category, year, now, last))
 
 
 async def cached_by_municipality(app_state, conn: asyncpg.Connection, now: datetime) -> tuple[dict[str, Stats], Stats]:
     """The comparison: every municipality and the total, cached like ``cached``."""
     last = await refresh(conn)
     codes = [m["code"] for m in await catalog.municipality_names(conn)]
-    cache = _cache(app_state)
-    key = ("by municipality", tuple(codes), last, now.replace(second=0, microsecond=0))
-    hit = cache.get(key)
-    if hit is None:
-        hit = cache[key] = await compute_by_municipality(conn, codes, None, None, now, last)
-    return hit
+    return await _cached(app_state, ("by municipality", tuple(codes), last), now,
+                         lambda: compute_by_municipality(conn, codes, None, None, now, last))
