@@ -522,30 +522,19 @@ def seed(url: str, n: int, seed_: int, reports: int, workers: int) -> None:
 
 
 async def verify(url: str) -> bool:
-    """Every municipality's chain with the ledger's own hashing, streamed,
-    plus the ledger heads and the global id order."""
+    """Every chain with `registry verify`'s own checker, plus what only a seeder
+    can get wrong: the ledger heads and the event_ids sequence the app appends from."""
+    from registry.opendata import verify as verifier
+
     conn = await asyncpg.connect(url)
-    ok = True
     try:
-        for r in await conn.fetch("SELECT municipality_code, seq, hash FROM ledger_heads ORDER BY municipality_code"):
-            code = r["municipality_code"]
-            expected, prev, last_id, bad, ordered = 1, ledger.GENESIS, 0, None, True
-            async with conn.transaction(readonly=True):
-                cursor = conn.cursor(
-                    "SELECT id, seq, body::text AS body, hash FROM events WHERE municipality_code = $1 ORDER BY seq", code
-                )
-                async for x in cursor:
-                    body = json.loads(x["body"])
-                    if bad is None and (x["seq"] != expected or body.get("prev_hash") != prev or ledger.hash_body(body) != x["hash"]):
-                        bad = expected
-                    ordered &= x["id"] > last_id
-                    expected, prev, last_id = expected + 1, x["hash"], x["id"]
-            count = expected - 1
-            head_ok = (r["seq"], r["hash"]) == (count, prev)
-            status = "ok" if bad is None and ordered and head_ok else "BROKEN"
-            ok &= status == "ok"
-            print(f"  {code}: {count:>8} events, chain {'sound' if bad is None else f'breaks at seq {bad}'},"
-                  f" ids {'in seq order' if ordered else 'OUT OF ORDER'}, head {'matches' if head_ok else 'DIFFERS'}: {status}")
+        report = await verifier.verify_database(conn, url=url, workers=os.cpu_count() or 1)
+        print(report.summary())
+        ok = report.ok
+        for r in await conn.fetch("SELECT municipality_code, seq, hash FROM ledger_heads WHERE seq > 0 ORDER BY 1"):
+            if report.chains.get(r["municipality_code"]) != (r["seq"], r["hash"]):
+                print(f"  {r['municipality_code']}: ledger head #{r['seq']} is not the chain's last event: BROKEN")
+                ok = False
         last = await conn.fetchval("SELECT last_value FROM event_ids")
         top = await conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
         if last < top:
